@@ -1,0 +1,293 @@
+"""The cluster schema: one set of tables for SQLite and PostgreSQL.
+
+Invariants that must survive two hub processes racing are declared here as database
+constraints, never only checked in Python:
+
+* ``identifiers``: unique on ``(namespace, value)`` *including tombstones* — a code is never
+  reused. Item barcodes and reader cards share the ``circ`` namespace, so a number scanned at a
+  terminal resolves to at most one entity.
+* ``loans``: at most one open loan per item (partial unique index on ``item_id`` where
+  ``returned_at`` is null).
+* ``transits``: at most one open transit per item (partial unique index).
+* ``patrons``: one resident ID (keyed hash) belongs to at most one patron that is not closed.
+* ``events``: append-only (triggers refuse UPDATE and DELETE; see the migration).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+# An integer primary key that is BIGINT on PostgreSQL and the rowid alias on SQLite.
+PK = BigInteger().with_variant(Integer(), "sqlite")
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+libraries = Table(
+    "libraries",
+    metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("code", String(16), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("parent_id", PK, ForeignKey("libraries.id"), nullable=True),
+    Column("owner_code", String(16), nullable=True, unique=True),
+    Column("opened_on", Date, nullable=True),
+    Column("closed_on", Date, nullable=True),
+    Column("adapter", String(64), nullable=False, server_default="local"),
+    Column("endpoint_kind", String(16), nullable=True),
+    Column("endpoint_host", String(255), nullable=True),
+    Column("endpoint_port", Integer, nullable=True),
+    Column("endpoint_updated_at", DateTime(timezone=True), nullable=True),
+    Column("encoding", String(16), nullable=False, server_default="utf-8"),
+    Column("status", String(16), nullable=False, server_default="active"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("kind IN ('central', 'branch', 'service-point')", name="kind"),
+    CheckConstraint("status IN ('active', 'removed')", name="status"),
+    CheckConstraint(
+        "endpoint_kind IS NULL OR endpoint_kind IN ('fixed-ip', 'domain', 'dynamic')",
+        name="endpoint_kind",
+    ),
+)
+
+locations = Table(
+    "locations",
+    metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("library_id", PK, ForeignKey("libraries.id"), nullable=False),
+    Column("code", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("loanable", Boolean, nullable=False, server_default=text("true")),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("library_id", "code", name="uq_locations_library_code"),
+)
+
+code_ranges = Table(
+    "code_ranges",
+    metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("library_id", PK, ForeignKey("libraries.id"), nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("prefix", String(16), nullable=False, server_default=""),
+    Column("width", Integer, nullable=False),
+    Column("first", BigInteger, nullable=False),
+    Column("last", BigInteger, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("kind IN ('item', 'patron')", name="kind"),
+    CheckConstraint("first <= last AND first >= 0", name="bounds"),
+    CheckConstraint("width BETWEEN 1 AND 18", name="width"),
+)
+
+identifiers = Table(
+    "identifiers",
+    metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("namespace", String(16), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("value", String(128), nullable=False),
+    Column("raw", String(256), nullable=False),
+    Column("entity_type", String(16), nullable=False),
+    Column("entity_id", PK, nullable=False),
+    Column("library_id", PK, ForeignKey("libraries.id"), nullable=True),
+    Column("status", String(16), nullable=False, server_default="ACTIVE"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    # The R3 invariant: one row per code ever issued, tombstones included.
+    UniqueConstraint("namespace", "value", name="uq_identifiers_namespace_value"),
+    CheckConstraint("status IN ('ACTIVE', 'ALIAS', 'TOMBSTONE')", name="status"),
+    Index("ix_identifiers_entity", "entity_type", "entity_id"),
+)
+
+bibs = Table(
+    "bibs",
+    metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("title", Text, nullable=False),
+    Column("author", Text, nullable=True),
+    Column("isbn", String(13), nullable=True),
+    Column("flavour", String(16), nullable=True),
+    Column("marc", LargeBinary, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_bibs_isbn", "isbn"),
+)
+
+patrons = Table(
+    "patrons",
+    metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("card", String(128), nullable=False, unique=True),
+    Column("card_display", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("home_library_id", PK, ForeignKey("libraries.id"), nullable=False),
+    Column("category", String(32), nullable=False, server_default="adult"),
+    Column("status", String(16), nullable=False, server_default="active"),
+    Column("expires_on", Date, nullable=True),
+    Column("resident_id_hash", String(64), nullable=True),
+    Column("resident_id_masked", String(32), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("status IN ('active', 'blocked', 'closed')", name="status"),
+    Index(
+        "uq_patrons_resident_id_open",
+        "resident_id_hash",
+        unique=True,
+        sqlite_where=text("resident_id_hash IS NOT NULL AND status <> 'closed'"),
+        postgresql_where=text("resident_id_hash IS NOT NULL AND status <> 'closed'"),
+    ),
+)
+
+items = Table(
+    "items",
+    metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("barcode", String(64), nullable=False, unique=True),
+    Column("bib_id", PK, ForeignKey("bibs.id"), nullable=True),
+    Column("owner_library_id", PK, ForeignKey("libraries.id"), nullable=False),
+    Column("home_library_id", PK, ForeignKey("libraries.id"), nullable=False),
+    Column("home_location_id", PK, ForeignKey("locations.id"), nullable=True),
+    Column("current_library_id", PK, ForeignKey("libraries.id"), nullable=False),
+    Column("item_type", String(32), nullable=False, server_default="book"),
+    Column("status", String(16), nullable=False, server_default="available"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint(
+        "status IN ('available', 'on-loan', 'in-transit', 'on-hold-shelf', 'lost', "
+        "'missing', 'damaged', 'withdrawn')",
+        name="status",
+    ),
+    Index("ix_items_bib", "bib_id"),
+)
+
+loans = Table(
+    "loans",
+    metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("item_id", PK, ForeignKey("items.id"), nullable=False),
+    Column("patron_id", PK, ForeignKey("patrons.id"), nullable=False),
+    Column("checkout_library_id", PK, ForeignKey("libraries.id"), nullable=False),
+    Column("policy_library_id", PK, ForeignKey("libraries.id"), nullable=False),
+    Column("terminal", String(64), nullable=True),
+    Column("checked_out_at", DateTime(timezone=True), nullable=False),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("renewals", Integer, nullable=False, server_default="0"),
+    Column("returned_at", DateTime(timezone=True), nullable=True),
+    Column("return_library_id", PK, ForeignKey("libraries.id"), nullable=True),
+    Index(
+        "uq_loans_open_item",
+        "item_id",
+        unique=True,
+        sqlite_where=text("returned_at IS NULL"),
+        postgresql_where=text("returned_at IS NULL"),
+    ),
+    Index("ix_loans_patron", "patron_id"),
+)
+
+transits = Table(
+    "transits",
+    metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("item_id", PK, ForeignKey("items.id"), nullable=False),
+    Column("from_library_id", PK, ForeignKey("libraries.id"), nullable=False),
+    Column("to_library_id", PK, ForeignKey("libraries.id"), nullable=False),
+    Column("reason", String(24), nullable=False),
+    Column("hold_id", PK, nullable=True),
+    Column("sent_at", DateTime(timezone=True), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=True),
+    Column("cancelled_at", DateTime(timezone=True), nullable=True),
+    Column("last_scan_library_id", PK, ForeignKey("libraries.id"), nullable=True),
+    Column("last_scan_at", DateTime(timezone=True), nullable=True),
+    CheckConstraint(
+        "reason IN ('return-home', 'hold', 'return-to-issuing', 'distribution', "
+        "'rotation', 'manual')",
+        name="reason",
+    ),
+    Index(
+        "uq_transits_open_item",
+        "item_id",
+        unique=True,
+        sqlite_where=text("received_at IS NULL AND cancelled_at IS NULL"),
+        postgresql_where=text("received_at IS NULL AND cancelled_at IS NULL"),
+    ),
+)
+
+holds = Table(
+    "holds",
+    metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("bib_id", PK, ForeignKey("bibs.id"), nullable=False),
+    Column("item_id", PK, ForeignKey("items.id"), nullable=True),
+    Column("patron_id", PK, ForeignKey("patrons.id"), nullable=False),
+    Column("pickup_library_id", PK, ForeignKey("libraries.id"), nullable=False),
+    Column("status", String(16), nullable=False, server_default="waiting"),
+    Column("placed_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=True),
+    Column("filled_at", DateTime(timezone=True), nullable=True),
+    CheckConstraint(
+        "status IN ('waiting', 'in-transit', 'on-shelf', 'filled', 'cancelled', 'expired')",
+        name="status",
+    ),
+    Index("ix_holds_bib_status", "bib_id", "status"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("library_id", PK, nullable=True),
+    Column("library_code", String(16), nullable=True),
+    Column("item_id", PK, nullable=True),
+    Column("patron_id", PK, nullable=True),
+    Column("item_home_code", String(16), nullable=True),
+    Column("patron_home_code", String(16), nullable=True),
+    Column("terminal", String(64), nullable=True),
+    Column("detail", Text, nullable=True),
+    Index("ix_events_type_at", "type", "at"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("library_id", PK, ForeignKey("libraries.id"), nullable=False),
+    Column("adapter", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("idempotency_key", String(128), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=True),
+    Column("delivered_at", DateTime(timezone=True), nullable=True),
+    Column("last_error", Text, nullable=True),
+    Index("ix_outbox_pending", "delivered_at", "next_attempt_at"),
+)
