@@ -179,39 +179,30 @@ class Cluster:
 
     def holder(self, conn: Connection, namespace: str, value: str) -> str | None:
         """Who holds (or once held) a code, in words; None when it was never issued."""
-        row = (
-            conn.execute(
+        return self.holders(conn, namespace, [value]).get(value)
+
+    def holders(self, conn: Connection, namespace: str, values: Sequence[str]) -> dict[str, str]:
+        """:meth:`holder` for many codes at once (a few queries per 500 codes)."""
+        out: dict[str, str] = {}
+        for start in range(0, len(values), CHUNK):
+            chunk = list(values[start:start + CHUNK])
+            rows = conn.execute(
                 select(identifiers, libraries.c.code.label("library_code"))
                 .select_from(identifiers.outerjoin(libraries, identifiers.c.library_id == libraries.c.id))
-                .where(identifiers.c.namespace == namespace, identifiers.c.value == value)
-            )
-            .mappings()
-            .first()
-        )
-        if row is None:
-            return None
-        lib = row["library_code"]
-        where = f" of library {lib}" if lib else ""
-        entity = row["entity_type"]
-        shown = row["raw"] if entity == "patron" else row["value"]
-        if entity == "item":
-            title = conn.execute(
-                select(bibs.c.title).select_from(items.join(bibs)).where(items.c.id == row["entity_id"])
-            ).scalar()
-            what = f"item {row['value']}{where}" + (f" 《{title}》" if title else "")
-        elif entity == "patron":
-            what = f"patron card {shown}{where}"
-        elif entity == "library":
-            what = f"library {lib}"
-        elif entity == "location":
-            what = f"location {row['value']}"
-        else:
-            what = f"{entity} {shown}{where}"
-        if row["status"] == "TOMBSTONE":
-            return f"was used by {what} until {row['updated_at']:%Y-%m-%d}; codes are never reused"
-        if row["status"] == "ALIAS":
-            return f"is a former code of {what}"
-        return f"already held by {what}"
+                .where(identifiers.c.namespace == namespace, identifiers.c.value.in_(chunk))
+            ).mappings().all()
+            item_ids = [r["entity_id"] for r in rows if r["entity_type"] == "item"]
+            titles: dict[int, str] = {}
+            if item_ids:
+                titles = {
+                    int(i): t
+                    for i, t in conn.execute(
+                        select(items.c.id, bibs.c.title).select_from(items.join(bibs)).where(items.c.id.in_(item_ids))
+                    )
+                }
+            for row in rows:
+                out[row["value"]] = _describe_holder(row, titles.get(row["entity_id"]))
+        return out
 
     def _register(
         self,
@@ -698,11 +689,12 @@ class Cluster:
         with self.store.write() as conn:
             pending = [(o, c) for o, c in candidates if o.outcome == "imported"]
             held = self._existing(conn, [c["barcode"] for _, c in pending])
+            holders = self.holders(conn, CIRC, sorted(held))
             fresh: list[tuple[RowOutcome, dict[str, Any]]] = []
             for outcome, cand in pending:
                 if cand["barcode"] in held:
                     outcome.outcome = "duplicate"
-                    outcome.detail = self.holder(conn, CIRC, cand["barcode"]) or "already registered"
+                    outcome.detail = holders.get(cand["barcode"], "already registered")
                 else:
                     fresh.append((outcome, cand))
             if dry_run or not fresh:
@@ -716,12 +708,12 @@ class Cluster:
             need = sorted({(c["title"], c["author"], c["isbn"]) for _, c in fresh if c["title"]},
                           key=lambda k: (k[0], k[1] or "", k[2] or ""))
             for start in range(0, len(need), CHUNK):
-                chunk = need[start:start + CHUNK]
+                keys = need[start:start + CHUNK]
                 ids = conn.execute(
                     insert(bibs).returning(bibs.c.id, sort_by_parameter_order=True),
-                    [{"title": t, "author": a, "isbn": i, "created_at": ts} for t, a, i in chunk],
+                    [{"title": t, "author": a, "isbn": i, "created_at": ts} for t, a, i in keys],
                 ).scalars().all()
-                bib_keys.update(zip(chunk, ids, strict=True))
+                bib_keys.update(zip(keys, ids, strict=True))
             done = 0
             for start in range(0, len(fresh), CHUNK):
                 chunk = fresh[start:start + CHUNK]
@@ -754,6 +746,26 @@ class Cluster:
                 progress(done)
             self._event(conn, "items-registered", library=lib,
                         detail={"count": len(fresh), "source": source})
+
+    def withdraw_item(self, barcode: str, *, reason: str = "withdrawn") -> None:
+        """Withdraw an item: its barcode is tombstoned and can never be issued again."""
+        value = self.normalise(CodeKind.BARCODE, barcode)
+        with self.store.write() as conn:
+            row = conn.execute(select(items).where(items.c.barcode == value)).mappings().first()
+            if row is None:
+                raise NotFound(f"no item with barcode {value}")
+            if row["status"] == "withdrawn":
+                raise Conflict(f"item {value} is already withdrawn")
+            if row["status"] == "on-loan":
+                raise Conflict(f"item {value} is on loan; check it in first")
+            conn.execute(update(items).where(items.c.id == row["id"]).values(status="withdrawn"))
+            conn.execute(
+                update(identifiers)
+                .where(identifiers.c.entity_type == "item", identifiers.c.entity_id == row["id"])
+                .values(status="TOMBSTONE", updated_at=now())
+            )
+            lib = conn.execute(select(libraries).where(libraries.c.id == row["owner_library_id"])).mappings().one()
+            self._event(conn, "item-withdrawn", library=lib, item_id=row["id"], detail={"reason": reason})
 
     def _existing(self, conn: Connection, values: Sequence[str], namespace: str = CIRC) -> set[str]:
         found: set[str] = set()
@@ -918,6 +930,7 @@ class Cluster:
         with self.store.write() as conn:
             pending = [(o, c) for o, c in candidates if o.outcome == "imported"]
             held = self._existing(conn, [c["card"] for _, c in pending])
+            card_holders = self.holders(conn, CIRC, sorted(held))
             hashes = [c["rid_hash"] for _, c in pending if c["rid_hash"]]
             id_holders: dict[str, str] = {}
             for start in range(0, len(hashes), CHUNK):
@@ -931,7 +944,7 @@ class Cluster:
             for outcome, cand in pending:
                 if cand["card"] in held:
                     outcome.outcome = "duplicate"
-                    outcome.detail = f"card|{cand['card_display']}|" + (self.holder(conn, CIRC, cand["card"]) or "")
+                    outcome.detail = f"card|{cand['card_display']}|" + card_holders.get(cand["card"], "")
                 elif cand["rid_hash"] and cand["rid_hash"] in id_holders:
                     outcome.outcome = "duplicate"
                     outcome.detail = f"resident-id|{cand['rid_masked']}|{id_holders[cand['rid_hash']]}"
@@ -997,6 +1010,27 @@ class Cluster:
                 "identifiers": count(identifiers),
                 "events": count(events),
             }
+
+
+def _describe_holder(row: RowMapping, title: str | None) -> str:
+    lib = row["library_code"]
+    where = f" of library {lib}" if lib else ""
+    entity = row["entity_type"]
+    if entity == "item":
+        what = f"item {row['value']}{where}" + (f" 《{title}》" if title else "")
+    elif entity == "patron":
+        what = f"patron card {row['raw']}{where}"
+    elif entity == "library":
+        what = f"library {lib}"
+    elif entity == "location":
+        what = f"location {row['value']}"
+    else:
+        what = f"{entity} {row['value']}{where}"
+    if row["status"] == "TOMBSTONE":
+        return f"was used by {what} until {row['updated_at']:%Y-%m-%d}; codes are never reused"
+    if row["status"] == "ALIAS":
+        return f"is a former code of {what}"
+    return f"already held by {what}"
 
 
 def _like_prefix(prefix: str) -> str:

@@ -19,8 +19,8 @@ import pluggy
 from ..cluster import Cluster
 from ..errors import HubError
 from ..plugin_manager import Registries, build_registries
-from ..store import migrate
 from ..store.engine import Store, describe_url, open_store
+from ..store.version import HEAD, stored_revision
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -52,8 +52,8 @@ class App:
     def store(self) -> Store:
         """The store, refusing politely when it has not been initialised or upgraded."""
         store = self.open()
-        current = migrate.current_revision(store)
-        head = migrate.head_revision()
+        current = stored_revision(store)
+        head = HEAD
         where = describe_url(store.url)
         if current is None:
             raise HubError(f"the database at {where} is not set up yet; run `ils-bridge init`")

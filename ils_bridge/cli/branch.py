@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
@@ -48,7 +50,10 @@ endpoint_options = [
 ]
 
 
-def with_endpoint_options(f):  # type: ignore[no-untyped-def]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def with_endpoint_options(f: F) -> F:
     for option in reversed(endpoint_options):
         f = option(f)
     return f

@@ -71,4 +71,14 @@ def item_list(app: App, library: str | None, limit: int, as_json: bool) -> None:
                [[r["barcode"], r["title"], r["home"], r["location"], r["current"], r["status"]] for r in rows])
 
 
+@item.command("withdraw")
+@click.argument("barcode")
+@click.option("--reason", default="withdrawn", show_default=True)
+@pass_app
+def item_withdraw(app: App, barcode: str, reason: str) -> None:
+    """Withdraw an item (剔旧); its barcode stays reserved forever."""
+    app.cluster.withdraw_item(barcode, reason=reason)
+    click.echo(f"withdrew item {barcode.strip()}; the barcode will never be issued again")
+
+
 COMMANDS = [item]
