@@ -155,6 +155,8 @@ patrons = Table(
     Column("expires_on", Date, nullable=True),
     Column("resident_id_hash", String(64), nullable=True),
     Column("resident_id_masked", String(32), nullable=True),
+    Column("password_hash", String(200), nullable=True),  # patron PIN for SIP2 AD, salted scrypt
+    Column("block_reason", Text, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     CheckConstraint("status IN ('active', 'blocked', 'closed')", name="status"),
     Index(
@@ -179,6 +181,10 @@ items = Table(
     Column("item_type", String(32), nullable=False, server_default="book"),
     Column("status", String(16), nullable=False, server_default="available"),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # The last scan (checkin) — for ignoring double scans within the configured interval.
+    Column("last_scan_at", DateTime(timezone=True), nullable=True),
+    Column("last_scan_library_id", PK, ForeignKey("libraries.id"), nullable=True),
+    Column("properties", Text, nullable=True),  # SIP2 item status update (19, CH)
     CheckConstraint(
         "status IN ('available', 'on-loan', 'in-transit', 'on-hold-shelf', 'lost', "
         "'missing', 'damaged', 'withdrawn')",
@@ -290,4 +296,88 @@ outbox = Table(
     Column("delivered_at", DateTime(timezone=True), nullable=True),
     Column("last_error", Text, nullable=True),
     Index("ix_outbox_pending", "delivered_at", "next_attempt_at"),
+)
+
+terminals = Table(
+    "terminals",
+    metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("login", String(64), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("library_id", PK, ForeignKey("libraries.id"), nullable=False),
+    Column("allowed", Text, nullable=False, server_default=""),  # comma-separated CIDRs; empty = any
+    Column("encoding", String(16), nullable=False, server_default="utf-8"),
+    Column("terminator", String(4), nullable=False, server_default="CR"),
+    Column("mobile", Boolean, nullable=False, server_default=text("false")),
+    Column("status", String(16), nullable=False, server_default="active"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=True),
+    CheckConstraint("status IN ('active', 'disabled')", name="status"),
+    CheckConstraint("terminator IN ('CR', 'CRLF')", name="terminator"),
+)
+
+# Circulation rules. A rule applies to (library, item type); "*" means any. Lookup order:
+# (library, type), (library, *), (central, type), (central, *), (*, type), (*, *), then the
+# built-in defaults — a NULL column inherits from the next rule in that order.
+circ_policies = Table(
+    "circ_policies",
+    metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("library", String(16), nullable=False),
+    Column("item_type", String(32), nullable=False),
+    Column("loan_days", Integer, nullable=True),
+    Column("renewals_max", Integer, nullable=True),
+    Column("renewal_days", Integer, nullable=True),
+    Column("max_loans", Integer, nullable=True),
+    Column("max_overdues", Integer, nullable=True),
+    Column("max_fines_cents", Integer, nullable=True),
+    Column("fine_per_day_cents", Integer, nullable=True),
+    Column("hold_shelf_days", Integer, nullable=True),
+    Column("return_policy", String(24), nullable=True),
+    Column("float_group", String(32), nullable=True),
+    Column("double_scan_seconds", Integer, nullable=True),
+    UniqueConstraint("library", "item_type", name="uq_circ_policies_library_item_type"),
+    CheckConstraint(
+        "return_policy IS NULL OR return_policy IN ('return-home', 'float', 'return-to-issuing')",
+        name="return_policy",
+    ),
+)
+
+holidays = Table(
+    "holidays",
+    metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("library", String(16), nullable=False),  # a library code, or "*" for the whole cluster
+    Column("day", Date, nullable=False),
+    Column("name", String(100), nullable=True),
+    UniqueConstraint("library", "day", name="uq_holidays_library_day"),
+)
+
+fees = Table(
+    "fees",
+    metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("patron_id", PK, ForeignKey("patrons.id"), nullable=False),
+    Column("item_id", PK, ForeignKey("items.id"), nullable=True),
+    Column("loan_id", PK, ForeignKey("loans.id"), nullable=True),
+    Column("library_id", PK, ForeignKey("libraries.id"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("amount_cents", Integer, nullable=False),
+    Column("paid_cents", Integer, nullable=False, server_default="0"),
+    Column("currency", String(3), nullable=False, server_default="CNY"),
+    Column("status", String(16), nullable=False, server_default="open"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("closed_at", DateTime(timezone=True), nullable=True),
+    CheckConstraint("kind IN ('overdue', 'lost', 'damage', 'card', 'other')", name="kind"),
+    CheckConstraint("status IN ('open', 'paid', 'waived')", name="status"),
+    CheckConstraint("amount_cents >= 0 AND paid_cents >= 0 AND paid_cents <= amount_cents", name="amounts"),
+    # One overdue fine per loan, so a replayed checkin never charges twice.
+    Index(
+        "uq_fees_overdue_loan",
+        "loan_id",
+        unique=True,
+        sqlite_where=text("kind = 'overdue'"),
+        postgresql_where=text("kind = 'overdue'"),
+    ),
+    Index("ix_fees_patron_status", "patron_id", "status"),
 )

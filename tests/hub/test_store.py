@@ -121,3 +121,24 @@ def test_one_resident_id_per_open_patron(cluster3: Cluster) -> None:
     with cluster3.store.write() as conn:
         conn.execute(update(patrons).values(status="closed"))
         conn.execute(insert(patrons).values(**clone))
+
+
+def test_upgrade_from_the_first_schema_keeps_data(db_url: str) -> None:
+    from ils_bridge.store.engine import open_store
+    from tests.hub.conftest import make_cluster
+
+    s = open_store(db_url)
+    migrate.upgrade(s, "0001")
+    cluster = make_cluster(s)
+    with s.write() as conn:  # 0001 has no newer columns: insert through the raw tables
+        conn.execute(insert(libraries).values(code="CEN", name="总馆", kind="central", created_at=NOW))
+    del cluster
+    migrate.upgrade(s)
+    assert migrate.current_revision(s) == migrate.head_revision()
+    with s.read() as conn:
+        assert conn.execute(select(libraries.c.code)).scalar_one() == "CEN"
+        names = {r[0] for r in conn.exec_driver_sql(
+            "SELECT name FROM sqlite_master" if s.is_sqlite else
+            "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")}
+    assert {"uq_loans_open_item", "uq_transits_open_item", "uq_patrons_resident_id_open"} <= names
+    s.dispose()
