@@ -14,16 +14,16 @@ Detection rules, in order (:func:`sniff_charset`):
    nothing usable) — every candidate decodes them identically except MARC-8 escapes (rule 1);
 3. bytes that decode as strict UTF-8 are UTF-8 (GB text that happens to be valid UTF-8 is
    vanishingly rare beyond a few bytes);
-4. bytes that decode as strict GB18030 are GB18030 when they cannot be MARC-8 (a byte in
-   0x80–0xA0 other than 0x88/0x89/0x8D/0x8E, which ANSEL never uses — GBK's traditional
-   and rare characters have such lead bytes — or a character pymarc's MARC-8 tables do
-   not map), or when they look like Chinese text: at least half of the two-byte
-   characters have both bytes in 0xA1–0xFE (the GB2312 block, where nearly all real text
-   lives). MARC-8 Latin diacritics (a 0xE0–0xFE combining byte followed by an ASCII
-   letter) are also valid GBK pairs, but with a trail byte below 0x80, which is what the
-   ratio separates;
-5. otherwise: MARC-8 for MARC21 records, GB18030 for CNMARC/UNIMARC (decoding failures are
-   replaced by U+FFFD and flagged ``lossy``).
+4. other bytes of a CNMARC/UNIMARC record are GB18030 (MARC-8 is not a UNIMARC charset;
+   undecodable bytes become U+FFFD and the decision is flagged ``lossy``);
+5. other bytes of a MARC21 record are GB18030 when they look like Chinese text — at least
+   half of the non-ASCII characters are two-byte GB2312 characters (both bytes 0xA1–0xFE,
+   where nearly all real text lives) — or when they decode as GB18030 but cannot be MARC-8
+   (a byte in 0x80–0xA0 other than 0x88/0x89/0x8D/0x8E, which ANSEL never uses but GBK's
+   traditional and rare characters lead with, or a character pymarc's MARC-8 tables do not
+   map); otherwise MARC-8. MARC-8 Latin diacritics (a 0xE0–0xFE combining byte followed by
+   an ASCII letter) are valid GBK pairs too, but with a trail byte below 0x80, which is what
+   the GB2312 ratio separates.
 
 Known limit: a few GB18030 characters can also be valid UTF-8 (``C4 A3``); a record with
 only such characters is read as UTF-8. Real titles are long enough for this not to happen,
@@ -134,14 +134,15 @@ def sniff_charset(data: bytes, flavour: Flavour, declared: Charset | None) -> Ch
         return declared if declared is not None else Charset.UTF8
     if _is_utf8(data):
         return Charset.UTF8
-    fallback = Charset.MARC8 if flavour is Flavour.MARC21 else Charset.GB18030
+    if flavour is not Flavour.MARC21:
+        return Charset.GB18030  # rules 4 and 5 agree: MARC-8 is not a UNIMARC charset
+    if _looks_like_gb_text(data):
+        return Charset.GB18030
     try:
         data.decode("gb18030")
     except UnicodeDecodeError:
-        return fallback
-    if not _marc8_plausible(data) or _looks_like_gb_text(data):
-        return Charset.GB18030
-    return fallback
+        return Charset.MARC8
+    return Charset.MARC8 if _marc8_plausible(data) else Charset.GB18030
 
 
 def decode_bytes(data: bytes, charset: Charset) -> tuple[str, bool]:

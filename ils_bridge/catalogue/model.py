@@ -53,6 +53,23 @@ class Charset(enum.Enum):
         """Python codec name (MARC-8 has none: it is handled by pymarc)."""
         return self.value
 
+    @classmethod
+    def from_label(cls, label: str) -> Charset:
+        """Map a configuration label (``GB2312``, ``gbk``, ``cp936``, ``UTF8``, ``marc8``…) to
+        a charset; GB2312/GBK labels read as GB18030, their superset. Raises ValueError."""
+        key = label.strip().lower().replace("_", "-")
+        for charset, names in _LABELS.items():
+            if key in names:
+                return charset
+        raise ValueError(f"unknown MARC charset label {label!r}")
+
+
+_LABELS: dict[Charset, frozenset[str]] = {
+    Charset.UTF8: frozenset({"utf-8", "utf8", "unicode", "ucs", "iso-10646"}),
+    Charset.GB18030: frozenset({"gb18030", "gbk", "gb2312", "cp936", "euc-cn", "gb-2312", "936"}),
+    Charset.MARC8: frozenset({"marc-8", "marc8", "ansel"}),
+}
+
 
 @dataclass(frozen=True)
 class CharsetDecision:

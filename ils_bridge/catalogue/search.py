@@ -32,9 +32,9 @@ How the store should use it — one scheme on both back ends:
 * **PostgreSQL pg_trgm**: ``CREATE INDEX … USING gin (search_text gin_trgm_ops)`` and, for
   each pattern of :func:`like_patterns` (``' 红楼 楼梦 '``), ``search_text LIKE '%' || :p || '%'``
   ANDed. The leading/trailing spaces pin token boundaries (``' 楼梦 '`` is in
-  ``' 红楼 楼梦 梦魇 … '``, ``' 楼 '`` is not in ``' 红楼 '``); every pattern is ≥ 3 characters,
-  so the trigram index is used even for one-character
-  queries (``' 梦 '``). ``ILIKE`` is not needed: tokens are already case-folded. Results
+  ``' 红楼 楼梦 梦魇 … '``, ``' 楼 '`` is not in ``' 红楼 '``); every pattern is ≥ 3
+  characters, so the trigram index is used even for one-character queries (``' 梦 '``).
+  ``ILIKE`` is not needed: tokens are already case-folded. Results
   are exact whatever the server locale (LIKE is rechecked); for the index to *narrow* CJK
   patterns the database's LC_CTYPE must classify ideographs as letters (``C.UTF-8``,
   ``zh_CN.UTF-8``, ``en_US.UTF-8`` do; plain ``C`` does not, and pg_trgm then scans).
