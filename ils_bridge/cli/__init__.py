@@ -61,9 +61,9 @@ def cli(ctx: click.Context, db_url: str | None, verbose: int) -> None:
 
 
 def _add_builtin_commands() -> None:
-    from . import branch, codes, doctor, item, location, patron, plugins, ranges, setup
+    from . import branch, codes, doctor, item, location, patron, plugins, ranges, serve, setup, terminal
 
-    for module in (setup, branch, location, ranges, item, patron, codes, plugins, doctor):
+    for module in (setup, branch, location, ranges, item, patron, terminal, serve, codes, plugins, doctor):
         for command in module.COMMANDS:
             cli.add_command(command)
 
