@@ -1,4 +1,4 @@
-"""``ils-bridge serve``: run the listeners (SIP2 ACS for self-check machines, …)."""
+"""``ils-bridge serve``: run the listeners (SIP2 ACS for self-check machines, Z39.50 target, …)."""
 
 from __future__ import annotations
 
@@ -22,31 +22,51 @@ from .app import App, pass_app
               help="Close SIP2 connections silent this many seconds.")
 @click.option("--timezone", default=lambda: os.environ.get("ILS_BRIDGE_TZ", "Asia/Shanghai"),
               show_default="Asia/Shanghai or ILS_BRIDGE_TZ", help="Local time zone of SIP2 dates.")
+@click.option("--z3950", "z3950", metavar="HOST:PORT",
+              help=f"Start the Z39.50 target over the catalogue here (default port {DEFAULT_PORTS['z3950']}); "
+              "databases: union (alias Default) and one per library code.")
+@click.option("--z3950-charset", type=click.Choice(["utf-8", "gb18030"], case_sensitive=False),
+              default="utf-8", show_default=True,
+              help="Charset of Z39.50 terms and records when the client does not negotiate one "
+              "(gb18030 for older Chinese clients).")
 @pass_app
-def serve(app: App, sip2: str | None, sip2_anonymous: str | None, sip2_idle_timeout: float, timezone: str) -> None:
+def serve(app: App, sip2: str | None, sip2_anonymous: str | None, sip2_idle_timeout: float, timezone: str,
+          z3950: str | None, z3950_charset: str) -> None:
     """Run the hub's listeners until interrupted (Ctrl-C or SIGTERM).
 
     With no listener option every listener starts on its default port on all addresses;
     naming a listener (e.g. --sip2 127.0.0.1:6001) starts only the ones named.
     """
-    named = {"sip2": sip2}
+    named = {"sip2": sip2, "z3950": z3950}
     wanted = [parse_listen(kind, text) for kind, text in named.items() if text is not None]
     if not wanted:
         wanted = [Listen(kind, "0.0.0.0", port) for kind, port in DEFAULT_PORTS.items() if kind in named]
     store = app.store
     registries = app.registries
-    secret = load_secret(create=False)
+    secret = load_secret(create=False) if any(w.kind == "sip2" for w in wanted) else b""
 
     async def start() -> Running:
-        from ..circulation import Circulation
-        from ..frontends.sip2_acs import Sip2Acs
-        from ..terminals import Terminals
-        from protocols.sip2 import Sip2Server
-
         running = Running()
         for listen in wanted:
+            if listen.kind == "z3950":
+                from ..frontends.z3950_target import make_target
+
+                target = make_target(store, charset=z3950_charset)
+                try:
+                    await target.start(listen.host, listen.port)
+                except OSError as exc:
+                    await running.close()
+                    raise HubError(f"cannot listen for Z39.50 on {listen.host}:{listen.port}: {exc.strerror}") from None
+                running.bound.append(Listen("z3950", listen.host, target.port))
+                running.closers.append(target.close)
             if listen.kind == "sip2":
-                circulation = Circulation(store, normalisers=registries.normalisers, secret=secret)
+                from ..circulation import Circulation
+                from ..frontends.sip2_acs import Sip2Acs
+                from ..terminals import Terminals
+                from protocols.sip2 import Sip2Server
+
+                circulation = Circulation(store, normalisers=registries.normalisers, secret=secret,
+                                          timezone=timezone)
                 acs = Sip2Acs(circulation, Terminals(store, registries.normalisers), timezone=timezone,
                               anonymous_library=sip2_anonymous.strip().upper() if sip2_anonymous else None)
                 server = Sip2Server(acs, acs.session_config(), idle_timeout=sip2_idle_timeout, name="sip2")

@@ -151,7 +151,8 @@ class Sip2Server:
             if task is not None:
                 self._tasks.discard(task)
             writer.close()
-            with contextlib.suppress(Exception):
+            # On shutdown the task is cancelled while closing: that is the end we wanted.
+            with contextlib.suppress(Exception, asyncio.CancelledError):
                 await writer.wait_closed()
             log.info("%s#%d closed", self.name, info.connection_id)
 
