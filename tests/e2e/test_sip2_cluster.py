@@ -284,3 +284,37 @@ def test_python_sip2_client_full_session(hub: Hub) -> None:
         assert ci["fixed"]["Ok"] == "1" and ci["variable"]["CV"] == ["04"] and ci["variable"]["CT"] == ["WZ"]
     finally:
         client.disconnect()
+
+
+def test_garbage_gets_protocol_answers_and_the_hub_keeps_serving(hub: Hub) -> None:
+    import socket
+
+    def exchange(payload: bytes, read: bool = True) -> bytes:
+        with socket.create_connection(("127.0.0.1", hub.port), timeout=10) as s:
+            s.sendall(payload)
+            if not read:
+                return b""
+            data = b""
+            try:
+                while not data.endswith(b"\r"):
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+            except TimeoutError:
+                pass
+            return data
+
+    # A bad checksum is answered 96 (request resend), before and after login alike.
+    assert exchange(b"9900302.00AY1AZ0000\r").startswith(b"96")
+    # A TLS ClientHello or an HTTP request is not SIP2: the connection is closed, nothing else.
+    assert exchange(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03") == b""
+    assert exchange(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n") in (b"", b"96\r")
+    # A request before login is refused without running anything.
+    before_login = exchange(b"11YN20261125    10000020261125    100000AOCEN|AAR0001|ABW0000004|\r")
+    assert not before_login.startswith(b"12")
+    # ...and the hub still lends books.
+    async def scenario() -> None:
+        async with Machine(hub.port, "sc-cen") as cen:
+            assert (await cen.checkout("R0002", "W0000004")).ok == "1"  # type: ignore[attr-defined]
+    run(scenario())

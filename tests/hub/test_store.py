@@ -27,10 +27,22 @@ from ils_bridge.store.schema import (
 NOW = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
 
 
+def _declared_only(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    # Full-text machinery is dialect-specific and hand-written in the migrations (SQLite FTS5
+    # virtual tables and their shadow tables, PostgreSQL trigram indexes): it is not part of
+    # the declared schema.
+    if name is None:
+        return True
+    if type_ == "table" and "_fts" in name:
+        return False
+    return not (type_ == "index" and "_trgm" in name)
+
+
 def test_migrations_build_exactly_the_declared_schema(store: Store) -> None:
     assert migrate.current_revision(store) == migrate.head_revision()
     with store.engine.connect() as conn:
-        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+        ctx = MigrationContext.configure(conn, opts={"include_object": _declared_only})
+        assert compare_metadata(ctx, metadata) == []
 
 
 def test_cli_knows_the_head_revision(store: Store) -> None:
