@@ -61,9 +61,23 @@ def cli(ctx: click.Context, db_url: str | None, verbose: int) -> None:
 
 
 def _add_builtin_commands() -> None:
-    from . import branch, codes, doctor, item, location, patron, plugins, ranges, serve, setup, terminal
+    from . import (
+        branch,
+        codes,
+        doctor,
+        item,
+        location,
+        patron,
+        plugins,
+        policy,
+        ranges,
+        serve,
+        setup,
+        sip2,
+        terminal,
+    )
 
-    for module in (setup, branch, location, ranges, item, patron, terminal, serve, codes, plugins, doctor):
+    for module in (setup, branch, location, ranges, item, patron, policy, terminal, serve, sip2, codes, plugins, doctor):
         for command in module.COMMANDS:
             cli.add_command(command)
 
