@@ -318,3 +318,23 @@ def test_garbage_gets_protocol_answers_and_the_hub_keeps_serving(hub: Hub) -> No
         async with Machine(hub.port, "sc-cen") as cen:
             assert (await cen.checkout("R0002", "W0000004")).ok == "1"  # type: ignore[attr-defined]
     run(scenario())
+
+
+def test_ao_cannot_move_a_terminal_unless_it_is_mobile(hub: Hub) -> None:
+    Terminals(hub.cluster.store).add("bookbus", password="machine-pw", library="CEN", mobile=True)
+
+    async def scenario() -> None:
+        async with Machine(hub.port, "sc-xt") as xt, Machine(hub.port, "bookbus") as bus:
+            fixed = await xt.client.request(CheckoutRequest.create(
+                sc_renewal_policy="Y", no_block="N", transaction_date=DATE, nb_due_date=DATE,
+                AO="WZ", AA="R0001", AB="W0000001"))
+            assert fixed.ok == "1"  # type: ignore[attr-defined]
+            roaming = await bus.client.request(CheckinRequest.create(
+                no_block="N", transaction_date=DATE, return_date=DATE, AP="WZ", AO="WZ", AB="W0000001"))
+            assert roaming.ok == "1" and roaming.get("CV") in (None, "", "00")  # type: ignore[attr-defined]
+    run(scenario())
+    with hub.cluster.store.read() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT type, library_code, terminal FROM events WHERE type IN ('checkout', 'checkin') ORDER BY id").all()
+    # The XT machine lent the book at XT whatever AO said; the book bus returned it at WZ (home).
+    assert rows == [("checkout", "XT", "sc-xt"), ("checkin", "WZ", "bookbus")]
