@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .adapters import AdapterRegistry
     from .cli.registry import CommandRegistry
     from .codes import Normalisers
+    from .copycat.sources import CatalogueSourceRegistry
 
 PROJECT = "ils_bridge"
 
@@ -60,4 +61,18 @@ def ils_bridge_register_commands(registry: CommandRegistry) -> None:
     Command names must not clash with the built-in ones or each other.
 
     :param registry: the command registry of this CLI invocation.
+    """
+
+
+@hookspec
+def ils_bridge_register_catalogue_sources(registry: CatalogueSourceRegistry) -> None:
+    """Register catalogue sources for copy cataloguing: ``registry.add(MySource)``.
+
+    A catalogue source class (:class:`ils_bridge.copycat.sources.CatalogueSource`) has a
+    ``kind`` (unique; ``z3950`` is the built-in generic Z39.50 origin), is built from a target
+    profile (``ils-bridge z3950 target add … --kind KIND``) and answers PQF queries with raw
+    MARC records; the hub decodes, deduplicates and imports them (``catalogue copy``).
+
+    :param registry: the catalogue source registry of this plugin manager; kinds must be unique.
+    :returns: nothing; all results are called (not ``firstresult``).
     """

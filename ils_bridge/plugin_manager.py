@@ -13,6 +13,7 @@ import pluggy
 from . import hookspecs
 from .adapters import AdapterRegistry
 from .codes import Normalisers
+from .copycat.sources import CatalogueSourceRegistry
 
 ENTRY_POINT_GROUP = hookspecs.PROJECT
 DISABLE_ENV = "ILS_BRIDGE_DISABLE_PLUGINS"
@@ -52,6 +53,7 @@ class Registries:
 
     adapters: AdapterRegistry
     normalisers: Normalisers
+    catalogue_sources: CatalogueSourceRegistry
 
 
 def build_registries(pm: pluggy.PluginManager) -> Registries:
@@ -59,7 +61,11 @@ def build_registries(pm: pluggy.PluginManager) -> Registries:
     pm.hook.ils_bridge_register_adapters(registry=adapters)
     normalisers = Normalisers.default()
     pm.hook.ils_bridge_register_normaliser_steps(normalisers=normalisers)
-    return Registries(adapters=adapters, normalisers=normalisers)
+    catalogue_sources = CatalogueSourceRegistry()
+    pm.hook.ils_bridge_register_catalogue_sources(registry=catalogue_sources)
+    return Registries(
+        adapters=adapters, normalisers=normalisers, catalogue_sources=catalogue_sources
+    )
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from ils_bridge.adapters import (
 )
 from ils_bridge.cli.registry import CommandRegistry
 from ils_bridge.codes import CodeError, Normalisers
+from ils_bridge.copycat import CatalogueSourceRegistry, SourceResult, TargetProfile
 from ils_bridge.plugin_manager import build_registries, describe_plugins, make_plugin_manager
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,6 +46,17 @@ class KioskAdapter:
         return None
 
 
+class KioskSource:
+    kind: ClassVar[str] = "kiosk-books"
+    description: ClassVar[str] = "test catalogue source"
+
+    def __init__(self, profile: TargetProfile) -> None:
+        self.profile = profile
+
+    async def search(self, pqf: str, *, max_records: int) -> SourceResult:
+        return SourceResult(0, (), pqf)
+
+
 class InlinePlugin:
     """Implements every hookspec: the meta-test below checks that this stays true."""
 
@@ -61,6 +73,10 @@ class InlinePlugin:
     @hookimpl
     def ils_bridge_register_commands(self, registry: CommandRegistry) -> None:
         registry.add(click.Command("kiosk-hello", callback=lambda: click.echo("hello")))
+
+    @hookimpl
+    def ils_bridge_register_catalogue_sources(self, registry: CatalogueSourceRegistry) -> None:
+        registry.add(KioskSource)
 
 
 def hookspec_names() -> list[str]:
@@ -85,6 +101,7 @@ def test_fresh_manager_with_an_inline_plugin() -> None:
     commands = CommandRegistry(reserved=frozenset({"branch"}))
     pm.hook.ils_bridge_register_commands(registry=commands)
     assert list(commands.commands) == ["kiosk-hello"]
+    assert reg.catalogue_sources.kinds() == ["kiosk-books"]
     # Another manager knows nothing of this one's plugins.
     assert "kiosk" not in build_registries(make_plugin_manager(entry_points=False)).adapters
 
@@ -95,6 +112,9 @@ def test_built_ins_load_through_the_entry_point_group() -> None:
     assert infos["local"].module == "plugins.local"
     assert infos["local"].hooks == ["ils_bridge_register_adapters"]
     assert "local" in build_registries(pm).adapters
+    assert infos["z3950"].module == "plugins.z3950"
+    assert infos["z3950"].hooks == ["ils_bridge_register_catalogue_sources"]
+    assert "z3950" in build_registries(pm).catalogue_sources
 
 
 def test_disabled_plugins_are_not_loaded() -> None:

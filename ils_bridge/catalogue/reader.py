@@ -260,15 +260,26 @@ def _parse_iso_record(
     record = pymarc.Record()
     record.leader = pymarc.Leader(leader)
     lossy = False
+    used = decision.used
+    codec = used.codec
+
+    def decode(data: bytes) -> tuple[str, bool]:
+        if used is not Charset.MARC8:
+            try:
+                return data.decode(codec), False  # the common case, without the call below
+            except UnicodeDecodeError:
+                pass
+        return decode_bytes(data, used)
+
     for f in fields:
         if f.data is not None:
-            text, bad = decode_bytes(f.data, decision.used)
+            text, bad = decode(f.data)
             lossy |= bad
             record.fields.append(pymarc.Field(tag=f.tag, data=text.replace("\x1f", "\ufffd")))
             continue
         subfields = []
         for code, value in f.subfields or []:
-            text, bad = decode_bytes(value, decision.used)
+            text, bad = decode(value)
             lossy |= bad
             subfields.append(pymarc.Subfield(code=code, value=text))
         record.fields.append(

@@ -78,13 +78,15 @@ _CJK_RANGES = (
 _NSB_NSE = re.compile("[\u0088\u0089\u0098\u009c]")
 
 
+_CJK_CLASS = re.compile("[" + "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in _CJK_RANGES) + "]")
+
+
 def is_cjk(char: str) -> bool:
     """True for letters written without spaces between words (Han, kana, Hangul…).
 
     Only letters/digits count: radicals and other CJK symbols (So) and unassigned code
     points are separators here, as they are for FTS5's ``unicode61``."""
-    cp = ord(char)
-    return char.isalnum() and any(lo <= cp <= hi for lo, hi in _CJK_RANGES)
+    return char.isalnum() and _CJK_CLASS.match(char) is not None
 
 
 def _prepare(text: str) -> str:

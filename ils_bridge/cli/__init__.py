@@ -63,6 +63,7 @@ def cli(ctx: click.Context, db_url: str | None, verbose: int) -> None:
 def _add_builtin_commands() -> None:
     from . import (
         branch,
+        catalogue,
         codes,
         doctor,
         item,
@@ -77,9 +78,14 @@ def _add_builtin_commands() -> None:
         terminal,
     )
 
-    for module in (setup, branch, location, ranges, item, patron, policy, terminal, serve, sip2, codes, plugins, doctor):
+    for module in (setup, branch, location, ranges, item, catalogue, patron, policy, terminal, serve, sip2, codes, plugins, doctor):
         for command in module.COMMANDS:
             cli.add_command(command)
+    from . import copy, z3950  # Z39.50 targets; `catalogue copy` joins the catalogue group
+
+    for command in z3950.COMMANDS:
+        cli.add_command(command)
+    copy.register(cli)
 
 
 _add_builtin_commands()

@@ -60,10 +60,11 @@ def serve(app: App, sip2: str | None, sip2_anonymous: str | None, sip2_idle_time
                 running.bound.append(Listen("z3950", listen.host, target.port))
                 running.closers.append(target.close)
             if listen.kind == "sip2":
+                from protocols.sip2 import Sip2Server
+
                 from ..circulation import Circulation
                 from ..frontends.sip2_acs import Sip2Acs
                 from ..terminals import Terminals
-                from protocols.sip2 import Sip2Server
 
                 circulation = Circulation(store, normalisers=registries.normalisers, secret=secret,
                                           timezone=timezone)

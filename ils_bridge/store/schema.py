@@ -139,7 +139,30 @@ bibs = Table(
     Column("flavour", String(16), nullable=True),
     Column("marc", LargeBinary, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # --- the unified catalogue (0003); all NULL for brief records made by `item add --title`.
+    # ``marc`` holds the full record in UTF-8, as ISO 2709 (``marc_syntax`` "iso2709") or, when
+    # it is too long for ISO 2709, as MARCXML ("marcxml").
+    Column("marc_syntax", String(8), nullable=True),
+    Column("charset", String(16), nullable=True),  # charset the record arrived in (decision.used)
+    Column("charset_declared", String(32), nullable=True),  # its own declaration, verbatim
+    Column("source", Text, nullable=True),  # file (or copy-cataloguing target) it came from
+    Column("publisher", Text, nullable=True),
+    Column("year", Integer, nullable=True),
+    Column("clc", String(64), nullable=True),  # first 中图法 class number
+    Column("local_number", String(64), nullable=True),  # 001
+    Column("title_key", Text, nullable=True),  # dedup key "title|author|year" (MatchKeys)
+    # Search tokens (ils_bridge.catalogue.search.index_text) per field; SQLite indexes them with
+    # the FTS5 table bib_fts, PostgreSQL with pg_trgm GIN indexes (both hand-written in 0003).
+    Column("search_title", Text, nullable=True),
+    Column("search_author", Text, nullable=True),
+    Column("search_publisher", Text, nullable=True),
+    Column("search_subject", Text, nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=True),
     Index("ix_bibs_isbn", "isbn"),
+    Index("ix_bibs_title_key", "title_key"),
+    Index("ix_bibs_local_number", "local_number"),
+    Index("ix_bibs_clc", "clc"),
+    Index("ix_bibs_year", "year"),
 )
 
 patrons = Table(
@@ -380,4 +403,64 @@ fees = Table(
         postgresql_where=text("kind = 'overdue'"),
     ),
     Index("ix_fees_patron_status", "patron_id", "status"),
+)
+
+# --------------------------------------------------------------------------- catalogue (0003)
+
+# Every ISBN-13 / ISSN of a catalogue record, for dedup and for ISBN/ISSN search. ``kind`` is
+# "isbn" or "issn" for valid codes (match keys), "weak" for cancelled/invalid ones (010$z, 020$z:
+# searchable, never a match alone).
+bib_isbns = Table(
+    "bib_isbns",
+    metadata,
+    Column("bib_id", PK, ForeignKey("bibs.id", ondelete="CASCADE"), primary_key=True),
+    Column("isbn", String(32), primary_key=True),
+    Column("kind", String(8), nullable=False),
+    CheckConstraint("kind IN ('isbn', 'issn', 'weak')", name="kind"),
+    Index("ix_bib_isbns_isbn", "isbn"),
+)
+
+#: Database objects the migrations create by hand and ``metadata`` does not describe: the SQLite
+#: FTS5 table over ``bibs`` (and the shadow tables SQLite makes for it), and the PostgreSQL
+#: pg_trgm GIN indexes. Autogenerate and schema comparisons must skip them (:func:`include_name`).
+HAND_MADE_TABLES = ("bib_fts",)
+HAND_MADE_INDEX_PREFIX = "ix_bibs_trgm_"
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Alembic ``include_name`` hook: False for the hand-made catalogue search objects."""
+    if name is None:
+        return True
+    if type_ == "table":
+        return not any(name == t or name.startswith(t + "_") for t in HAND_MADE_TABLES)
+    if type_ == "index":
+        return not name.startswith(HAND_MADE_INDEX_PREFIX)
+    return True
+
+# --------------------------------------------------------------------------- copy cataloguing (0004)
+
+# External catalogue sources (Z39.50 targets …) that cataloguers copy records from. ``kind``
+# names the source plugin (``z3950`` is built in); ``syntax`` is the record syntax asked for
+# (``unimarc`` for CNMARC, ``usmarc`` for MARC21); ``record_encoding`` the charset the records
+# arrive in ("auto" to detect), ``term_encoding`` the charset query terms are sent in. The
+# password has to be sent to the target, so it is kept as given; listings never show it.
+z3950_targets = Table(
+    "z3950_targets",
+    metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("kind", String(32), nullable=False, server_default="z3950"),
+    Column("host", String(255), nullable=False),
+    Column("port", Integer, nullable=False),
+    Column("database", String(255), nullable=False),
+    Column("syntax", String(16), nullable=False),
+    Column("record_encoding", String(16), nullable=False, server_default="auto"),
+    Column("term_encoding", String(16), nullable=False, server_default="utf-8"),
+    Column("negotiate", Boolean, nullable=False, server_default=text("true")),
+    Column("username", String(255), nullable=True),
+    Column("password", String(255), nullable=True),
+    Column("timeout_ms", Integer, nullable=False, server_default="15000"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("port BETWEEN 1 AND 65535", name="port"),
+    CheckConstraint("timeout_ms > 0", name="timeout"),
 )

@@ -1,0 +1,443 @@
+"""Benchmark: our Z39.50 target over a 100,000-record catalogue, beside yaz-ztest (and Zebra).
+
+Builds (or reuses, ``--db``) a SQLite catalogue of N synthetic records
+(``bench_catalogue_import.record``: Chinese titles; the CNMARC ones, ISBN-10 in 010, as most
+of a Chinese public library's catalogue is), then in the same run drives, with the same C client (``yaz-client -f script``, output
+discarded) and the same query list:
+
+1. ``ils-bridge serve --z3950 127.0.0.1:0`` over that catalogue (a separate process, as deployed);
+2. ``yaz-ztest`` (YAZ's dummy target in C: no database at all);
+   and our own protocol stack with a no-op backend ("proto-floor"), to tell the cost of
+   ``protocols.z3950`` from the cost of the catalogue;
+3. ``zebrasrv`` over the same records indexed by ``zebraidx`` (``grs.marc`` with a small
+   UNIMARC abstract syntax: 010 ISBN, 200 title, 701 author, 210 publisher), if
+   ``idzebra-2.0`` is installed (``--no-zebra`` skips it). Zebra's default configuration
+   finds no Chinese word inside a longer title, so it answers fewer hits: its figure is
+   indicative only.
+
+Workload: ``--ops`` (default 5,000) sequential search + present(3 records, UNIMARC) over one connection; then the same total split over ``--clients`` (default 8) parallel
+connections. Queries: a 2–4 character CJK title prefix of a stored title (40 %), a stored
+author's name (30 %), a stored ISBN in ISBN-10 or ISBN-13 form (30 %). Prints the time of each
+server and the ratios (target: ours ≤ 1.2 × yaz-ztest).
+
+    .venv/bin/python bench/bench_z3950.py [--records 100000] [--ops 5000] [--clients 8]
+        [--db PATH] [--no-zebra]
+
+Everything listens on 127.0.0.1 with ephemeral ports; servers are stopped by PID.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from bench_catalogue_import import record  # noqa: E402
+
+from ils_bridge.catalogue.store import Catalogue  # noqa: E402
+from ils_bridge.store import migrate  # noqa: E402
+from ils_bridge.store.engine import open_store  # noqa: E402
+
+ZEBRA_CFG = """\
+profilePath: {zdir}:{tab}
+modulePath: {modules}
+recordType: grs.marc.unimarc
+attset: bib1.att
+register: {zdir}/reg:4G
+shadow: {zdir}/shadow:1G
+"""
+
+#: A minimal Zebra abstract syntax for CNMARC/UNIMARC (Zebra ships MARC21 ones only).
+UNIMARC_ABS = """\
+name unimarc
+reference UNIMARC
+attset bib1.att
+tagset usmarc.tag
+marc usmarc.mar
+esetname F @
+esetname B @
+all any
+elm 010\t\tISBN\t-
+elm 010/?\tISBN\t-
+elm 010/?/a\tISBN\t!:w
+elm 200\t\ttitle\t-
+elm 200/?\ttitle\t-
+elm 200/?/a\ttitle\t!:w,!:p
+elm 701\t\tAuthor\t-
+elm 701/?\tAuthor\t-
+elm 701/?/a\tAuthor\t!:w,!:p
+elm 210\t\tPublisher\t-
+elm 210/?\tPublisher\t-
+elm 210/?/c\tPublisher\t!:w
+"""
+
+
+def write_cnmarc(path: Path, n: int, seed: int = 20261125) -> None:
+    """N distinct synthetic CNMARC records (the even ones of ``bench_catalogue_import``)."""
+    rng = random.Random(seed)
+    with path.open("wb") as fh:
+        for i in range(n):
+            fh.write(record(2 * i, rng))
+
+
+def build(db: Path, n: int, workdir: Path) -> Path:
+    """The catalogue at ``db`` with at least ``n`` records; returns the MARC file used."""
+    store = open_store(f"sqlite:///{db}")
+    migrate.upgrade(store)
+    cat = Catalogue(store)
+    marc = workdir / f"synthetic-cnmarc-{n}.mrc"
+    if not marc.exists():
+        write_cnmarc(marc, n)
+    have = cat.count()
+    if have >= n:
+        print(f"reusing {db} ({have:,} records)")
+    else:
+        t0 = time.perf_counter()
+        summary = cat.import_records([marc])
+        took = time.perf_counter() - t0
+        print(f"built {summary.new:,} records in {took:.1f} s")
+    store.dispose()
+    return marc
+
+
+def queries(db: Path, count: int, seed: int = 7) -> list[str]:
+    """PQF queries taken from stored records (each finds at least one)."""
+    import sqlalchemy as sa
+
+    store = open_store(f"sqlite:///{db}")
+    with store.read() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT title, author, isbn FROM bibs WHERE marc IS NOT NULL "
+                "ORDER BY id LIMIT 20000"
+            )
+        ).all()
+    store.dispose()
+    rng = random.Random(seed)
+    out = []
+    for _ in range(count):
+        title, author, isbn = rng.choice(rows)
+        kind = rng.random()
+        if kind < 0.4 or not (author or isbn):
+            term = title[: rng.randint(2, 4)]
+            out.append(f'@attr 1=4 "{term}"')
+        elif kind < 0.7 and author:
+            out.append(f'@attr 1=1003 "{author}"')
+        elif isbn:
+            if rng.random() < 0.5 and isbn.startswith("978"):
+                body = isbn[3:12]
+                c = (11 - sum((10 - i) * int(d) for i, d in enumerate(body)) % 11) % 11
+                isbn = body + ("X" if c == 10 else str(c))
+            out.append(f"@attr 1=7 {isbn}")
+        else:
+            out.append(f'@attr 1=4 "{title[:2]}"')
+    return out
+
+
+def script(path: Path, port: int, database: str, qs: list[str], syntax: str) -> Path:
+    lines = ["charset UTF-8", f"open tcp:127.0.0.1:{port}/{database}", f"format {syntax}"]
+    for q in qs:
+        lines += [f"find {q}", "show 1+3"]
+    lines += ["close", "quit"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def drive(scripts: list[Path]) -> tuple[float, list[str]]:
+    """Run one yaz-client per script at once; wall time and outputs (for a sanity check)."""
+    tool = shutil.which("yaz-client")
+    assert tool is not None
+    t0 = time.perf_counter()
+    procs = [
+        subprocess.Popen(
+            [tool, "-f", str(s)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        for s in scripts
+    ]
+    outs = [p.communicate()[0].decode("utf-8", "replace") for p in procs]
+    return time.perf_counter() - t0, outs
+
+
+def _listening_port(pid: int, deadline: float) -> int:
+    while time.monotonic() < deadline:
+        inodes = set()
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if link.startswith("socket:["):
+                    inodes.add(link[8:-1])
+            lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+        except OSError:
+            lines = []
+        for line in lines:
+            parts = line.split()
+            if parts[3] == "0A" and parts[9] in inodes:
+                return int(parts[1].split(":")[1], 16)
+        time.sleep(0.05)
+    raise RuntimeError(f"process {pid} did not start listening")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    # yaz-ztest and zebrasrv fork a child per session: end those first, by PID
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                stat = Path(f"/proc/{entry}/stat").read_text()
+                if int(stat.rsplit(")", 1)[1].split()[1]) == proc.pid:
+                    os.kill(int(entry), signal.SIGTERM)
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@contextlib.contextmanager
+def ours(db: Path, workdir: Path) -> Iterator[int]:
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "ILS_BRIDGE_DB": f"sqlite:///{db}",
+        "XDG_DATA_HOME": str(workdir / "xdg"),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ils_bridge", "serve", "--z3950", "127.0.0.1:0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().decode().strip()
+        if not line.startswith("listening: z3950 on"):
+            raise RuntimeError(f"ils-bridge serve said {line!r}")
+        yield int(line.rsplit(":", 1)[1])
+    finally:
+        _stop(proc)
+
+
+def serve_floor(marc: Path) -> None:
+    """Our protocol stack with a no-op backend (fixed hits, records from ``marc``): the cost
+    of ``protocols.z3950`` alone, without the catalogue."""
+    import asyncio
+
+    from protocols.z3950 import oids
+    from protocols.z3950.target import (
+        PresentResult,
+        RetrievalRecord,
+        SearchResult,
+        TargetConfig,
+        Z3950Target,
+    )
+
+    recs = [r + b"\x1d" for r in marc.read_bytes().split(b"\x1d")[:50] if r]
+
+    class Floor:
+        def databases(self) -> tuple[str, ...]:
+            return ("union",)
+
+        def record_syntaxes(self) -> tuple[str, ...]:
+            return (oids.UNIMARC, oids.USMARC)
+
+        async def init(self, context: object) -> None:
+            return None
+
+        async def search(self, query: object) -> SearchResult:
+            return SearchResult(hits=10)
+
+        async def present(self, q: Any) -> PresentResult:
+            return PresentResult(
+                tuple(RetrievalRecord(recs[i % len(recs)], q.syntax) for i in range(q.count))
+            )
+
+    async def main() -> None:
+        target = Z3950Target(Floor(), TargetConfig(max_result_sets=100_000))
+        await target.start("127.0.0.1", 0)
+        print(f"listening: z3950 on 127.0.0.1:{target.port}", flush=True)
+        await asyncio.Event().wait()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
+
+
+@contextlib.contextmanager
+def floor(marc: Path) -> Iterator[int]:
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--serve-floor", str(marc)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().decode().strip()
+        if not line.startswith("listening: z3950 on"):
+            raise RuntimeError(f"floor server said {line!r}")
+        yield int(line.rsplit(":", 1)[1])
+    finally:
+        _stop(proc)
+
+
+@contextlib.contextmanager
+def ztest(workdir: Path) -> Iterator[int]:
+    tool = shutil.which("yaz-ztest")
+    if tool is None:
+        raise SystemExit("yaz-ztest is not installed (apt-get install yaz)")
+    proc = subprocess.Popen(
+        [tool, "-l", str(workdir / "ztest.log"), "tcp:127.0.0.1:0"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield _listening_port(proc.pid, time.monotonic() + 10)
+    finally:
+        _stop(proc)
+
+
+@contextlib.contextmanager
+def zebra(marc: Path, workdir: Path) -> Iterator[int | None]:
+    zebraidx, zebrasrv = shutil.which("zebraidx"), shutil.which("zebrasrv")
+    if zebraidx is None or zebrasrv is None:
+        yield None
+        return
+    tab = Path("/usr/share/idzebra-2.0/tab")
+    modules = next(Path("/usr/lib").glob("*/idzebra-2.0/modules"), None) or Path(
+        "/usr/lib/idzebra-2.0/modules"
+    )
+    zdir = workdir / "zebra"
+    if not (zdir / "done").exists():
+        shutil.rmtree(zdir, ignore_errors=True)
+        (zdir / "reg").mkdir(parents=True)
+        (zdir / "shadow").mkdir()
+        (zdir / "zebra.cfg").write_text(ZEBRA_CFG.format(zdir=zdir, tab=tab, modules=modules))
+        (zdir / "unimarc.abs").write_text(UNIMARC_ABS)
+        for step in (["init"], ["update", str(marc)], ["commit"]):
+            subprocess.run(
+                [zebraidx, "-c", "zebra.cfg", "-l", "/dev/null", *step], cwd=zdir, check=True
+            )
+        (zdir / "done").touch()
+    proc = subprocess.Popen(
+        [zebrasrv, "-c", "zebra.cfg", "-l", str(zdir / "srv.log"), "tcp:127.0.0.1:0"],
+        cwd=zdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield _listening_port(proc.pid, time.monotonic() + 20)
+    finally:
+        _stop(proc)
+
+
+def run(
+    name: str,
+    port: int,
+    database: str,
+    qs: list[str],
+    clients: int,
+    workdir: Path,
+    syntax: str = "unimarc",
+) -> tuple[float, float, str]:
+    one = script(workdir / f"{name}-seq.cmd", port, database, qs, syntax)
+    seq, (out,) = drive([one])
+    (workdir / f"{name}-seq.out").write_text(out, encoding="utf-8")
+    per = (len(qs) + clients - 1) // clients
+    scripts = [
+        script(workdir / f"{name}-par{i}.cmd", port, database, qs[i * per : (i + 1) * per], syntax)
+        for i in range(clients)
+    ]
+    par, _ = drive(scripts)
+    hits = out.count("Number of hits: ") - out.count("Number of hits: 0,")
+    records = out.count("Record type: ")
+    diag = out.count("Diagnostic message")
+    sanity = f"{hits:,} searches with hits, {records:,} records, {diag:,} diagnostics"
+    return seq, par, sanity
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--records", type=int, default=100_000)
+    ap.add_argument("--ops", type=int, default=5_000)
+    ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--db", type=Path, help="catalogue to build or reuse (default: a temp dir)")
+    ap.add_argument("--no-zebra", action="store_true")
+    ap.add_argument("--keep", type=Path, help="keep scripts and client outputs in this directory")
+    ap.add_argument("--serve-floor", type=Path, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.serve_floor:
+        serve_floor(args.serve_floor)
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-z3950-") as tmp:
+        workdir = Path(tmp) if args.keep is None else args.keep
+        workdir.mkdir(parents=True, exist_ok=True)
+        db = args.db or workdir / "catalogue.sqlite3"
+        cache = db.parent
+        marc = build(db, args.records, cache)
+        qs = queries(db, args.ops)
+        print(
+            f"{args.ops:,} search+present(3) ops, sequential on one connection, "
+            f"then over {args.clients} parallel connections"
+        )
+        results: dict[str, tuple[float, float, str]] = {}
+        with ztest(workdir) as port:
+            results["yaz-ztest"] = run("ztest", port, "Default", qs, args.clients, workdir)
+        with floor(marc) as port:
+            results["proto-floor"] = run("floor", port, "union", qs, args.clients, workdir)
+        with ours(db, workdir) as port:
+            results["ils-bridge"] = run("ours", port, "union", qs, args.clients, workdir)
+        if not args.no_zebra:
+            with zebra(marc, cache) as port:
+                if port is None:
+                    print("zebrasrv: not installed (apt-get install idzebra-2.0)")
+                else:
+                    # Zebra's grs.marc filter presents what it indexed as USMARC
+                    results["zebrasrv"] = run(
+                        "zebra", port, "Default", qs, args.clients, workdir, syntax="usmarc"
+                    )
+        for name, (seq, par, sanity) in results.items():
+            print(
+                f"{name:11} sequential {seq:7.2f} s ({args.ops / seq:7,.0f} ops/s)   "
+                f"{args.clients} clients {par:7.2f} s ({args.ops / par:7,.0f} ops/s)   [{sanity}]"
+            )
+        base = results["yaz-ztest"]
+        mine = results["ils-bridge"]
+        print(
+            f"ratio ils-bridge / yaz-ztest: sequential {mine[0] / base[0]:.2f}x, "
+            f"parallel {mine[1] / base[1]:.2f}x (target <= 1.2x)"
+        )
+        f = results["proto-floor"]
+        print(
+            f"ratio proto-floor / yaz-ztest: sequential {f[0] / base[0]:.2f}x, "
+            f"parallel {f[1] / base[1]:.2f}x (our protocol stack with a no-op backend)"
+        )
+        print(
+            f"catalogue share of ils-bridge time: sequential "
+            f"{(mine[0] - f[0]) / mine[0]:.0%}, parallel {(mine[1] - f[1]) / mine[1]:.0%}"
+        )
+        if "zebrasrv" in results:
+            z = results["zebrasrv"]
+            print(
+                f"ratio ils-bridge / zebrasrv:  sequential {mine[0] / z[0]:.2f}x, "
+                f"parallel {mine[1] / z[1]:.2f}x"
+            )
+
+
+if __name__ == "__main__":
+    main()
