@@ -470,17 +470,19 @@ class CatalogueBackend:
         handle = query.result_set.handle
         first, end = query.start - 1, query.start - 1 + query.count
         charset = _record_charset(query.context.charset)
+        # With no syntax named by the origin, each MARC record goes out in its own syntax.
+        strict = query.syntax_requested
         if isinstance(handle, array):
             page = handle[first:end].tolist()
-            return await self._run(lambda: self._present(page, query.syntax, charset))
+            return await self._run(lambda: self._present(page, query.syntax, charset, strict))
         assert isinstance(handle, _Lazy)
         if end <= len(handle.first):
             page = handle.first[first:end].tolist()
-            return await self._run(lambda: self._present(page, query.syntax, charset))
+            return await self._run(lambda: self._present(page, query.syntax, charset, strict))
 
         def later() -> PresentResult:
             ids = self.catalogue.search(handle.tree, limit=query.count, offset=first)
-            return self._present(ids, query.syntax, charset)
+            return self._present(ids, query.syntax, charset, strict)
 
         return await self._run(later)
 
@@ -510,7 +512,9 @@ class CatalogueBackend:
             for r in rows
         }
 
-    def _present(self, ids: Sequence[int], syntax: str, charset: Charset) -> PresentResult:
+    def _present(
+        self, ids: Sequence[int], syntax: str, charset: Charset, strict: bool = True
+    ) -> PresentResult:
         rows = self._rows(ids)
         out: list[RetrievalRecord | DefaultDiag] = []
         for bib_id in ids:
@@ -519,7 +523,10 @@ class CatalogueBackend:
                 out.append(DefaultDiag(_SYSTEM_ERROR_PRESENTING, f"record {bib_id} was deleted"))
                 continue
             try:
-                out.append(self._one(row, syntax, charset))
+                natural = syntax
+                if not strict and syntax in (oids.UNIMARC, oids.USMARC) and row.flavour is not None:
+                    natural = _MARC_SYNTAX[row.flavour]
+                out.append(self._one(row, natural, charset))
             except Exception:
                 log.exception("cannot present record %s", bib_id)
                 out.append(DefaultDiag(_SYSTEM_ERROR_PRESENTING, str(bib_id)))

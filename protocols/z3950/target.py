@@ -178,6 +178,10 @@ class PresentQuery:
     count: int
     syntax: str
     element_set: str | None
+    syntax_requested: bool = True
+    """False when the origin named no record syntax and ``syntax`` is the backend's first
+    choice: a backend may then answer each record in its natural syntax (e.g. a MARC21 record
+    as USMARC when UNIMARC is preferred) instead of a diagnostic."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -490,6 +494,7 @@ class TargetSession:
                 reference_id=reference_id,
             )
         supported = list(self.backend.record_syntaxes())
+        requested = syntax is not None
         if syntax is None:
             if not supported:
                 return self._present_failed(
@@ -508,7 +513,7 @@ class TargetSession:
         try:
             result = await self._call(
                 self.backend.present(
-                    PresentQuery(self.context, rs, start, count, syntax, element_set)
+                    PresentQuery(self.context, rs, start, count, syntax, element_set, requested)
                 )
             )
         except Exception:

@@ -160,6 +160,10 @@ def test_search_and_present_every_syntax(catalogue: Catalogue) -> None:
         rec = marc(records(await z.present(1, 1, syntax="usmarc"))[0])
         assert rec["245"]["a"] == "The art of computer programming"
         assert records(await z.present(1, 1, syntax="unimarc")) == [DefaultDiag(238, oids.USMARC)]
+        # with no syntax named, each MARC record comes in its own syntax
+        natural = records(await z.present(1, 1, syntax=None))[0]
+        assert isinstance(natural, External) and natural.direct_reference == oids.USMARC
+        assert marc(natural)["245"]["a"] == "The art of computer programming"
         # out of range, unsupported syntax
         beyond = await z.present(2, 1, syntax="usmarc")
         assert (beyond.present_status, beyond.records) == (
