@@ -1312,6 +1312,9 @@ def _flavour(value: str | Flavour | None) -> Flavour | None:
         raise InvalidInput(f"unknown MARC flavour {value!r} (cnmarc, unimarc or marc21)") from None
 
 
+_TITLE_KEY_MAX = 500
+
+
 def _prepare(file: str, result: ReadRecord) -> _Prepared | ImportFailure:
     """Everything import needs from one parsed record, computed where it was parsed (maybe a
     worker process): access points, match keys, holdings, the stored bytes and the row."""
@@ -1321,6 +1324,9 @@ def _prepare(file: str, result: ReadRecord) -> _Prepared | ImportFailure:
             tag = "245$a" if result.flavour is Flavour.MARC21 else "200$a"
             return ImportFailure(file, result.position, f"record has no title ({tag})")
         keys = match_keys(access)
+        if keys.title_key and len(keys.title_key) > _TITLE_KEY_MAX:
+            # a B-tree entry must stay small (PostgreSQL refuses entries over ~2.7 kB)
+            keys = dataclasses.replace(keys, title_key=keys.title_key[:_TITLE_KEY_MAX])
         holdings = extract_holdings(result.record, result.flavour)
         tags = _holdings_tags(result.flavour)
         marc, syntax = _stored_marc(result)

@@ -434,3 +434,22 @@ def test_downgrade_removes_the_catalogue_and_upgrade_restores_it(store: Store) -
     assert migrate.current_revision(store) == "0002"
     migrate.upgrade(store)
     assert migrate.current_revision(store) == migrate.head_revision()
+
+
+def test_very_long_titles_import_and_match(catalogue: Catalogue) -> None:
+    import pymarc
+
+    from ils_bridge.catalogue.writer import to_iso2709
+
+    rec = pymarc.Record(leader="00000nam a2200000 a 4500")
+    rec.add_field(
+        pymarc.Field(
+            tag="245",
+            indicators=pymarc.Indicators("1", "0"),
+            subfields=[pymarc.Subfield("a", "长" * 2000)],
+        ),
+    )
+    data = to_iso2709(rec, Flavour.MARC21)
+    s = catalogue.import_records([("long.mrc", data + data)])
+    assert (s.new, s.merged, s.rejected) == (1, 1, 0)
+    assert len(catalogue.search(title="长长长")) == 1
