@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import privacy
 from .adapters import AdapterRegistry, Endpoint
+from .catalogue.search import index_text
 from .codes import Code, CodeError, CodeKind, Normalisers
 from .errors import Conflict, DuplicateCode, InvalidInput, NotFound
 from .ranges import CodeRange, RangeError, overlaps, parse_range
@@ -711,7 +712,14 @@ class Cluster:
                 keys = need[start:start + CHUNK]
                 ids = conn.execute(
                     insert(bibs).returning(bibs.c.id, sort_by_parameter_order=True),
-                    [{"title": t, "author": a, "isbn": i, "created_at": ts} for t, a, i in keys],
+                    [
+                        {
+                            "title": t, "author": a, "isbn": i, "created_at": ts,
+                            # searchable at once (the catalogue's CJK tokens), like full records
+                            "search_title": index_text(t) or "", "search_author": index_text(a) if a else None,
+                        }
+                        for t, a, i in keys
+                    ],
                 ).scalars().all()
                 bib_keys.update(zip(keys, ids, strict=True))
             done = 0

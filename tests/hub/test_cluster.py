@@ -181,3 +181,13 @@ def test_patron_refusals(cluster3: Cluster) -> None:
     cluster3.add_item("X0000001", library="XT", title="书")
     with pytest.raises(InvalidInput):
         cluster3.add_patron("X0000001", library="WZ", name="x")
+
+
+def test_brief_records_of_added_items_are_searchable_at_once(cluster3: Cluster) -> None:
+    from ils_bridge.catalogue.store import Catalogue
+
+    cluster3.add_item("X0000001", library="XT", title="红楼梦", author="曹雪芹")
+    catalogue = Catalogue(cluster3.store, cluster3)
+    assert len(catalogue.search(title="红楼")) == 1
+    assert len(catalogue.search(author="雪芹")) == 1
+    assert catalogue.search(title="楼红") == []
