@@ -46,6 +46,11 @@ def test_holidays(cli: CLI) -> None:
     cli("holiday", "remove", "XT", "2027-02-18", code=1)
 
 
+def test_holds_expire(cli: CLI) -> None:
+    assert json.loads(cli("holds", "expire", "XT", "--json").stdout) == {"library": "XT", "expired": []}
+    assert "no library with code NOPE" in cli("holds", "expire", "NOPE", code=1).stderr
+
+
 def test_terminal_commands(cli: CLI) -> None:
     out = json.loads(cli("terminal", "add", "sc-xt-01", "--password", "secret99", "--library", "xt",
                          "--encoding", "gb18030", "--allow", "127.0.0.1/32", "--json").stdout)

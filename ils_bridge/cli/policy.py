@@ -130,4 +130,37 @@ def holiday_list(app: App, library: str | None, as_json: bool) -> None:
     echo_table(["library", "day", "name"], [[r.get("library"), r.get("day"), r.get("name")] for r in rows])
 
 
-COMMANDS = [policy, holiday]
+@click.group()
+def holds() -> None:
+    """Hold-shelf housekeeping."""
+
+
+@holds.command("expire")
+@click.argument("library")
+@json_option
+@pass_app
+def holds_expire(app: App, library: str, as_json: bool) -> None:
+    """Expire uncollected holds on LIBRARY's hold shelf; lists the books to take off it.
+
+    Run it daily (cron). Scanning each listed book (check-in) gives it to the next hold or
+    sends it home.
+    """
+    from ..circulation import Ctx
+
+    code = library.strip().upper()
+    circulation = _circulation(app)
+    if not circulation.library_exists(code):
+        raise InvalidInput(f"no library with code {code} (see `ils-bridge branch list`)")
+    barcodes = circulation.expire_holds(Ctx(library=code, terminal="cli"))
+    if as_json:
+        echo_json({"library": code, "expired": barcodes})
+        return
+    if not barcodes:
+        click.echo(f"no expired holds on the {code} hold shelf")
+        return
+    click.echo(f"take these {len(barcodes)} books off the {code} hold shelf and check them in:")
+    for barcode in barcodes:
+        click.echo(f"  {barcode}")
+
+
+COMMANDS = [policy, holiday, holds]
