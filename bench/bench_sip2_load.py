@@ -7,7 +7,10 @@ It prints transactions/s, p50/p99 latency, the server's peak RSS, the ratio hub/
 RSS cost of 1,000 idle connections to the hub. The load generator is a separate process of
 raw asyncio sockets using our codec, so its own cost is the same for both servers.
 
-    .venv/bin/python bench/bench_sip2_load.py [--terminals 50] [--seconds 10] [--idle 1000]
+    .venv/bin/python bench/bench_sip2_load.py [--terminals 50] [--seconds 10] [--idle 1000] [--profile]
+
+With --profile the hub runs under cProfile (slower: compare ratios without it) and the top of
+its profile is printed after the numbers.
 
 Targets (issue 3): ≥3,000 tx/s with 50 terminals, p99 ≤ 25 ms, ≥ 0.15 of the ceiling; 1,000
 idle connections < 200 MB RSS.
@@ -19,8 +22,9 @@ import argparse
 import asyncio
 import csv
 import os
+import pstats
 import resource
-import statistics
+import signal
 import subprocess
 import sys
 import tempfile
@@ -50,6 +54,12 @@ def rss_kb(pid: int, field: str = "VmRSS") -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def start_server(cmd: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[str], int]:
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
     assert proc.stdout is not None
@@ -60,7 +70,7 @@ def start_server(cmd: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[
     return proc, int(line.rsplit(":", 1)[1])
 
 
-async def terminal(port: int, n: int, items: list[str], card: str, deadline: float, lat: list[float]) -> int:
+async def terminal(port: int, n: int, items: list[str], card: str, clock: Clock, lat: list[float]) -> int:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
 
     async def call(msg_bytes: bytes) -> bytes:
@@ -71,6 +81,7 @@ async def terminal(port: int, n: int, items: list[str], card: str, deadline: flo
                                                  CP="XT", sequence=0), CFG))
     if decode(resp, CFG).ok != "1":  # type: ignore[attr-defined]
         raise SystemExit(f"login of sc{n} refused")
+    deadline = await clock.ready()
     done, seq, i = 0, 1, 0
     while time.perf_counter() < deadline:
         item = items[i % len(items)]
@@ -92,16 +103,37 @@ async def terminal(port: int, n: int, items: list[str], card: str, deadline: flo
     return done
 
 
-async def load(port: int, terminals: int, seconds: float, per_terminal: dict[int, tuple[str, list[str]]]) -> dict[str, float]:
+class Clock:
+    """The timed window starts when every terminal has logged in (a login is not a circulation
+    transaction; terminal passwords are a deliberately slow scrypt) and lasts ``seconds``."""
+
+    def __init__(self, terminals: int, seconds: float, pid: int | None = None) -> None:
+        self.waiting, self.seconds, self.pid = terminals, seconds, pid
+        self.go = asyncio.Event()
+        self.start = self.deadline = self.cpu = 0.0
+
+    async def ready(self) -> float:
+        self.waiting -= 1
+        if self.waiting == 0:
+            self.start = time.perf_counter()
+            self.deadline = self.start + self.seconds
+            self.cpu = cpu_seconds(self.pid) if self.pid else 0.0
+            self.go.set()
+        await self.go.wait()
+        return self.deadline
+
+
+async def load(port: int, terminals: int, seconds: float, per_terminal: dict[int, tuple[str, list[str]]],
+               pid: int | None = None) -> dict[str, float]:
     lat: list[float] = []
-    deadline = time.perf_counter() + seconds
-    t0 = time.perf_counter()
-    counts = await asyncio.gather(*(terminal(port, n, per_terminal[n][1], per_terminal[n][0], deadline, lat)
+    clock = Clock(terminals, seconds, pid)
+    counts = await asyncio.gather(*(terminal(port, n, per_terminal[n][1], per_terminal[n][0], clock, lat)
                                     for n in range(terminals)))
-    elapsed = time.perf_counter() - t0
+    elapsed = time.perf_counter() - clock.start
+    cpu = (cpu_seconds(pid) - clock.cpu) / sum(counts) if pid else 0.0
     lat.sort()
     return {"tps": sum(counts) / elapsed, "p50": lat[len(lat) // 2] * 1000, "p99": lat[int(len(lat) * 0.99)] * 1000,
-            "n": float(sum(counts))}
+            "n": float(sum(counts)), "cpu": cpu}
 
 
 async def idle(port: int, count: int) -> list[asyncio.StreamWriter]:
@@ -145,6 +177,9 @@ def main() -> None:
     ap.add_argument("--terminals", type=int, default=50)
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--idle", type=int, default=1000)
+    ap.add_argument("--profile", action="store_true", help="run the hub under cProfile and print the top")
+    ap.add_argument("--cpu", action="store_true",
+                    help="also print each server's CPU time per transaction (stable on a busy machine)")
     args = ap.parse_args()
     resource.setrlimit(resource.RLIMIT_NOFILE, (8192, 8192))
     with tempfile.TemporaryDirectory() as tmpdir:
@@ -156,14 +191,16 @@ def main() -> None:
 
         ceiling_proc, cport = start_server([sys.executable, "bench/sip2_ceiling.py"], env)
         try:
-            ceiling = asyncio.run(load(cport, args.terminals, args.seconds, per))
+            ceiling = asyncio.run(load(cport, args.terminals, args.seconds, per, ceiling_proc.pid))
             ceiling_rss = rss_kb(ceiling_proc.pid, "VmHWM")
         finally:
             ceiling_proc.kill()
 
-        hub_proc, hport = start_server([sys.executable, "-m", "ils_bridge", "serve", "--sip2", "127.0.0.1:0"], env)
+        prof_path = tmp / "hub.prof"
+        profiler = [sys.executable, "-m", "cProfile", "-o", str(prof_path)] if args.profile else [sys.executable]
+        hub_proc, hport = start_server([*profiler, "-m", "ils_bridge", "serve", "--sip2", "127.0.0.1:0"], env)
         try:
-            hub = asyncio.run(load(hport, args.terminals, args.seconds, per))
+            hub = asyncio.run(load(hport, args.terminals, args.seconds, per, hub_proc.pid))
             hub_rss = rss_kb(hub_proc.pid, "VmHWM")
             before = rss_kb(hub_proc.pid)
 
@@ -176,13 +213,26 @@ def main() -> None:
 
             after = asyncio.run(idle_run())
         finally:
+            if args.profile:  # cProfile writes its file when the server stops on SIGINT
+                hub_proc.send_signal(signal.SIGINT)
+                try:
+                    hub_proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    hub_proc.kill()
             hub_proc.kill()
+        stats = pstats.Stats(str(prof_path)) if args.profile and prof_path.exists() else None
 
     print(f"{args.terminals} terminals, {args.seconds:.0f} s, checkout+checkin cycles (each counted as 2 transactions)")
     for name, r, rss in (("hub (ils-bridge serve, SQLite)", hub, hub_rss), ("ceiling (bare codec responder)", ceiling, ceiling_rss)):
         print(f"  {name:32} {r['tps']:8,.0f} tx/s   p50 {r['p50']:6.2f} ms   p99 {r['p99']:6.2f} ms   peak RSS {rss / 1024:6.1f} MB")
     print(f"  ratio hub/ceiling: {hub['tps'] / ceiling['tps']:.2f}")
     print(f"  {args.idle} idle connections: +{(after - before) / 1024:.1f} MB RSS on the hub ({after / 1024:.1f} MB total)")
+    if args.cpu:  # over the timed window (after the logins)
+        print(f"  server CPU per transaction: hub {hub['cpu'] * 1e6:.0f} µs, ceiling {ceiling['cpu'] * 1e6:.0f} µs")
+    if stats is not None:
+        print("\nhub profile (cProfile, whole run):")
+        stats.sort_stats("tottime").print_stats(25)
+        stats.sort_stats("cumulative").print_stats(40)
 
 
 if __name__ == "__main__":

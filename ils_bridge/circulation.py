@@ -26,19 +26,44 @@ Choices (domain.md §1.2, §6.3):
   writers are serialised by ``BEGIN IMMEDIATE``. The invariants (≤1 open loan, ≤1 open transit
   per item, one overdue fine per loan) are database constraints; a transaction that loses a race
   is retried, and after three losses the terminal gets a polite "try again".
+* Speed (the self-check path, issue 3): check-out and check-in run prebuilt statements
+  (:mod:`ils_bridge.store.statements`; on SQLite straight on the DBAPI connection of the
+  transaction), read the item with its title, location, open loan (and its patron), open
+  transit and a waiting-hold flag in one joined query, the patron's money/overdue/loan counts in
+  another, and write their events in one batch at the end. Policies and holidays come from an
+  in-process :class:`~ils_bridge.policies.RuleCache` checked once per transaction against a
+  version token in ``meta`` that :meth:`Circulation.set_policy`, ``add_holiday`` and
+  ``remove_holiday`` change in the same transaction; the library rows are read afresh in every
+  transaction (the first statement, which also carries the token).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any, NamedTuple, TypeVar
+import threading
+import uuid
+import weakref
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, NamedTuple, TypeAlias, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, RowMapping, and_, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    RowMapping,
+    Transaction,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from . import policies, privacy
@@ -60,9 +85,11 @@ from .store.schema import (
     libraries,
     loans,
     locations,
+    meta,
     patrons,
     transits,
 )
+from .store.statements import Stmt
 
 __all__ = [
     "CheckinResult",
@@ -82,6 +109,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 R = TypeVar("R")
+
+#: A row read from the database (SQLAlchemy's ``RowMapping`` or a plain dict).
+Row: TypeAlias = Mapping[str, Any] | RowMapping
 
 #: SIP2 circulation status (item information, 18) for each item status.
 SIP_STATUS: Mapping[str, str] = {
@@ -335,19 +365,175 @@ def _raw(raw: str, value: str) -> dict[str, str]:
     return {"raw": privacy.mask_text(raw[:64])} if raw != value else {}
 
 
-def _fillable(item: RowMapping) -> Any:
+def _fillable(item: Row) -> Any:
     """Holds that ``item`` can fill: on this copy, or on its title without a copy named."""
     if item["bib_id"] is None:
         return holds.c.item_id == item["id"]
     return or_(holds.c.item_id == item["id"], and_(holds.c.item_id.is_(None), holds.c.bib_id == item["bib_id"]))
 
 
-def _lock_item(conn: Connection, item_id: int) -> RowMapping:
+def _lock_item(conn: Connection, item_id: int) -> Row:
     return conn.execute(select(items).where(items.c.id == item_id).with_for_update()).mappings().one()
 
 
 def _is_race(exc: OperationalError) -> bool:
     return getattr(exc.orig, "sqlstate", None) in ("40001", "40P01")
+
+
+# ------------------------------------------------------------------- prebuilt statements
+# Built once (see ils_bridge.store.statements): the hot check-out / check-in path constructs no
+# SQL per call.
+
+#: Every library row, with the rules version token (policies.RULES_VERSION_KEY) alongside:
+#: the first statement of every circulation transaction.
+_LIBS = Stmt(
+    select(
+        libraries,
+        select(meta.c.value).where(meta.c.key == policies.RULES_VERSION_KEY).scalar_subquery().label("_rules_version"),
+    ).order_by(libraries.c.id)
+)
+_RULES_VERSION = Stmt(select(meta.c.value).where(meta.c.key == policies.RULES_VERSION_KEY))
+
+_LOAN_PREFIX, _TRANSIT_PREFIX, _LOAN_PATRON_PREFIX = "_loan_", "_transit_", "_lpatron_"
+_loan_patron = patrons.alias("loan_patron")
+_waiting_hold = exists().where(
+    holds.c.status == "waiting",
+    or_(holds.c.item_id == items.c.id, and_(holds.c.item_id.is_(None), holds.c.bib_id == items.c.bib_id)),
+)
+#: The item with everything a check-out or check-in reads about it, in one round trip: title,
+#: home location, the open loan and its patron, the open transit, and whether any waiting hold
+#: could take it. (At most one open loan and one open transit per item: unique indexes.)
+_ITEM_FULL = (
+    select(
+        items,
+        bibs.c.title.label("_title"),
+        locations.c.code.label("_loc_code"),
+        locations.c.library_id.label("_loc_library_id"),
+        locations.c.loanable.label("_loc_loanable"),
+        *[c.label(_LOAN_PREFIX + c.name) for c in loans.c],
+        *[c.label(_TRANSIT_PREFIX + c.name) for c in transits.c],
+        *[c.label(_LOAN_PATRON_PREFIX + c.name) for c in _loan_patron.c],
+        _waiting_hold.label("_waiting_hold"),
+    )
+    .select_from(
+        items.outerjoin(bibs, bibs.c.id == items.c.bib_id)
+        .outerjoin(locations, locations.c.id == items.c.home_location_id)
+        .outerjoin(loans, and_(loans.c.item_id == items.c.id, loans.c.returned_at.is_(None)))
+        .outerjoin(_loan_patron, _loan_patron.c.id == loans.c.patron_id)
+        .outerjoin(transits, and_(transits.c.item_id == items.c.id, transits.c.received_at.is_(None),
+                                  transits.c.cancelled_at.is_(None)))
+    )
+)
+_ITEM_FULL_BY_BARCODE = Stmt(_ITEM_FULL.where(items.c.barcode == bindparam("barcode")))
+_ITEM_FULL_BY_ID = Stmt(_ITEM_FULL.where(items.c.id == bindparam("item_id")))
+#: PostgreSQL: lock the item row first, then read the joined row on a fresh snapshot (a locking
+#: read of a join would see the other tables as of before the wait).
+_LOCK_ITEM_BY_BARCODE = Stmt(select(items.c.id).where(items.c.barcode == bindparam("barcode")).with_for_update())
+_PATRON_BY_CARD = Stmt(select(patrons).where(patrons.c.card == bindparam("card")))
+_PATRON_BY_CARD_LOCK = Stmt(select(patrons).where(patrons.c.card == bindparam("card")).with_for_update())
+
+_pid: Any = bindparam("patron_id")
+#: What a check-out checks about the patron, in one round trip: open fees, overdue loans, open
+#: loans under the item's home library, and the patron's own waiting hold this item fills.
+_CHECKOUT_FACTS = Stmt(
+    select(
+        select(func.coalesce(func.sum(fees.c.amount_cents - fees.c.paid_cents), 0))
+        .where(fees.c.patron_id == _pid, fees.c.status == "open").scalar_subquery().label("fees_total"),
+        select(func.count()).select_from(loans)
+        .where(loans.c.patron_id == _pid, loans.c.returned_at.is_(None), loans.c.due_at < bindparam("now"))
+        .scalar_subquery().label("overdue"),
+        select(func.count()).select_from(loans)
+        .where(loans.c.patron_id == _pid, loans.c.returned_at.is_(None),
+               loans.c.policy_library_id == bindparam("policy_library_id"))
+        .scalar_subquery().label("held"),
+        select(holds.c.id)
+        .where(holds.c.patron_id == _pid, holds.c.status == "waiting",
+               or_(holds.c.item_id == bindparam("item_id"),
+                   and_(holds.c.item_id.is_(None), holds.c.bib_id == bindparam("bib_id"))))
+        .order_by(holds.c.placed_at, holds.c.id).limit(1).scalar_subquery().label("own_hold_id"),
+    )
+)
+_HOLD_BY_ID = Stmt(select(holds).where(holds.c.id == bindparam("hold_id")))
+_INSERT_LOAN = Stmt(
+    insert(loans).values({c: bindparam("p_" + c) for c in (
+        "item_id", "patron_id", "checkout_library_id", "policy_library_id", "terminal", "checked_out_at", "due_at",
+        "renewals")}).returning(loans.c.id)
+)
+_ITEM_LENT = Stmt(
+    update(items).where(items.c.id == bindparam("p_id")).values(
+        status="on-loan", current_library_id=bindparam("p_current"), last_scan_at=None, last_scan_library_id=None)
+)
+_CLOSE_LOAN = Stmt(
+    update(loans).where(loans.c.id == bindparam("p_id"), loans.c.returned_at.is_(None))
+    .values(returned_at=bindparam("p_when"), return_library_id=bindparam("p_library"))
+)
+_EVENT_COLUMNS = ("at", "type", "library_id", "library_code", "item_id", "patron_id", "item_home_code",
+                  "patron_home_code", "terminal", "detail")
+_INSERT_EVENT = Stmt(insert(events).values({c: bindparam("p_" + c) for c in _EVENT_COLUMNS}))
+_ITEM_UPDATES: dict[frozenset[str], Stmt] = {}
+
+
+def _item_update(keys: frozenset[str]) -> Stmt:
+    """``UPDATE items SET <keys> WHERE id = :p_id``, built once per set of columns."""
+    stmt = _ITEM_UPDATES.get(keys)
+    if stmt is None:
+        stmt = _ITEM_UPDATES[keys] = Stmt(
+            update(items).where(items.c.id == bindparam("p_id")).values({k: bindparam("p_" + k) for k in sorted(keys)})
+        )
+    return stmt
+
+
+_ITEM_KEYS = tuple(c.name for c in items.c)
+_LOAN_KEYS = tuple((_LOAN_PREFIX + c.name, c.name) for c in loans.c)
+_TRANSIT_KEYS = tuple((_TRANSIT_PREFIX + c.name, c.name) for c in transits.c)
+_LOAN_PATRON_KEYS = tuple((_LOAN_PATRON_PREFIX + c.name, c.name) for c in _loan_patron.c)
+
+
+def _split(keys: tuple[tuple[str, str], ...], row: Row) -> dict[str, Any] | None:
+    """The columns ``keys`` (label, column) of ``row`` as their own row (None when absent)."""
+    if row[keys[0][0]] is None:  # the id (first column) of an outer-joined row that is not there
+        return None
+    return {name: row[label] for label, name in keys}
+
+
+class _Full(NamedTuple):
+    """An item read with :data:`_ITEM_FULL`, split into its parts."""
+
+    item: dict[str, Any]
+    title: str
+    location: Row  # code / library_id / loanable of the home location (values None when none)
+    loan: dict[str, Any] | None
+    loan_patron: dict[str, Any] | None
+    transit: dict[str, Any] | None
+    waiting_hold: bool
+
+
+def _full(row: Row) -> _Full:
+    item = {k: row[k] for k in _ITEM_KEYS}
+    title = row["_title"]
+    return _Full(
+        item=item,
+        title=str(title) if title else str(item["barcode"]),
+        location={"code": row["_loc_code"], "library_id": row["_loc_library_id"], "loanable": row["_loc_loanable"]},
+        loan=_split(_LOAN_KEYS, row),
+        loan_patron=_split(_LOAN_PATRON_KEYS, row),
+        transit=_split(_TRANSIT_KEYS, row),
+        waiting_hold=bool(row["_waiting_hold"]),
+    )
+
+
+class _TxState:
+    """What one transaction read once: the library rows and the rules snapshot."""
+
+    __slots__ = ("by_code", "libs", "libs_key", "rules", "tx")
+
+    def __init__(self, tx: Transaction | None, libs: dict[int, Row], by_code: dict[str, Row], libs_key: Any,
+                 rules: Any) -> None:
+        self.tx = tx
+        self.libs = libs
+        self.by_code = by_code
+        self.libs_key = libs_key
+        self.rules = rules
 
 
 # ------------------------------------------------------------------------------ the service
@@ -370,17 +556,51 @@ class Circulation:
         self._cluster = Cluster(store, normalisers=self.normalisers, secret=secret)
         self.clock = clock
         self.tz = ZoneInfo(timezone)
+        self._rules = policies.RuleCache()
+        self._local = threading.local()  # .state: the _TxState of the thread's current transaction
+        self._library_codes: dict[tuple[str, int], str | None] = {}  # (raw code, steps) → normalised
+        self._kept: tuple[int, Connection, Callable[[], Any]] | None = None  # see _write_tx
+        self._kept_lock = threading.Lock()
 
     # ================================================================ plumbing
     def _now(self, ctx: Ctx) -> dt.datetime:
         return _utc(ctx.now) if ctx.now is not None else _utc(self.clock())
+
+    @contextlib.contextmanager
+    def _write_tx(self) -> Iterator[Connection]:
+        """:meth:`Store.write` — on SQLite, for the first thread that writes (the SIP2 event
+        loop), over a connection kept checked out: the pool round trip and Connection set-up
+        cost as much as two statements. Same transaction semantics: ``begin()`` fires the
+        engine's ``BEGIN IMMEDIATE`` and an error rolls back; a connection left in a bad state
+        is closed and replaced."""
+        me = threading.get_ident()
+        kept = self._kept
+        if kept is None and self.store.is_sqlite:
+            with self._kept_lock:
+                if self._kept is None:
+                    conn = self.store.engine.connect()
+                    self._kept = (me, conn, weakref.finalize(self, conn.close))  # closed with the service
+                kept = self._kept
+        if kept is None or kept[0] != me:
+            with self.store.write() as conn:
+                yield conn
+            return
+        conn = kept[1]
+        try:
+            with conn.begin():
+                yield conn
+        finally:
+            if conn.closed or conn.invalidated or conn.in_transaction():
+                self._kept = None
+                with contextlib.suppress(Exception):
+                    kept[2]()  # close it
 
     def _write(self, fn: Callable[[Connection], R], busy: Callable[[], R]) -> R:
         """Run ``fn`` in one write transaction; retry lost races; ``busy()`` after three."""
         last: object = None
         for attempt in range(RETRIES):
             try:
-                with self.store.write() as conn:
+                with self._write_tx() as conn:
                     return fn(conn)
             except _Abort as exc:
                 return exc.result  # type: ignore[return-value]
@@ -402,21 +622,55 @@ class Circulation:
         d = when.astimezone(self.tz).date()
         return f"{d.year}年{d.month}月{d.day}日"
 
-    def _libs(self, conn: Connection) -> dict[int, RowMapping]:
-        return {r["id"]: r for r in conn.execute(select(libraries)).mappings()}
+    def _state(self, conn: Connection) -> _TxState:
+        """The library rows and the rules snapshot for ``conn``'s transaction, read with one
+        statement at its start (the rules are reloaded only when their version changed)."""
+        tx = conn.get_transaction()
+        st: _TxState | None = getattr(self._local, "state", None)
+        if st is not None and tx is not None and st.tx is tx:
+            return st
+        libs: dict[int, Row] = {}
+        by_code: dict[str, Row] = {}
+        rows = _LIBS.all(conn)
+        token = rows[0]["_rules_version"] if rows else _RULES_VERSION.scalar(conn)
+        for r in rows:
+            row = dict(r)
+            del row["_rules_version"]
+            libs[row["id"]] = by_code[row["code"]] = row
+        libs_key = tuple((r["id"], r["code"], r["parent_id"], r["kind"], r["status"]) for r in libs.values())
+        st = _TxState(tx, libs, by_code, libs_key, self._rules.snapshot(conn, token))
+        if tx is not None:
+            self._local.state = st
+        return st
 
-    def _library(self, conn: Connection, code: str | None) -> RowMapping | None:
+    def _libs(self, conn: Connection) -> dict[int, Row]:
+        return self._state(conn).libs
+
+    def _library_code(self, code: str) -> str | None:
+        """``code`` normalised as a library code (None when invalid), memoised per the steps
+        of the library stack (a plugin adding a step starts a fresh memo)."""
+        key = (code, len(self.normalisers.steps(CodeKind.LIBRARY)))
+        norm = self._library_codes.get(key, "")
+        if norm == "":
+            found = self.normalisers.normalise(CodeKind.LIBRARY, code)
+            norm = None if isinstance(found, CodeError) else found.value
+            if len(self._library_codes) > 1024:
+                self._library_codes.clear()
+            self._library_codes[key] = norm
+        return norm
+
+    def _library(self, conn: Connection, code: str | None) -> Row | None:
         if not code:
             return None
-        norm = self.normalisers.normalise(CodeKind.LIBRARY, code)
-        if isinstance(norm, CodeError):
+        norm = self._library_code(code)
+        if norm is None:
             return None
-        row = conn.execute(select(libraries).where(libraries.c.code == norm.value)).mappings().first()
+        row = self._state(conn).by_code.get(norm)
         if row is None or row["status"] != "active":
             return None
         return row
 
-    def _here(self, conn: Connection, ctx: Ctx) -> RowMapping | Refusal:
+    def _here(self, conn: Connection, ctx: Ctx) -> Row | Refusal:
         row = self._library(conn, ctx.library)
         if row is None:
             return Refusal("unknown-library", f"本终端所属的馆（{ctx.library or '未设置'}）未在馆群登记，请联系工作人员。")
@@ -432,19 +686,19 @@ class Circulation:
             return None if row is None else str(row["name"])
 
     # ---------------------------------------------------------------- lookups
-    def _identifier(self, conn: Connection, value: str) -> RowMapping | None:
+    def _identifier(self, conn: Connection, value: str) -> Row | None:
         return conn.execute(
             select(identifiers).where(identifiers.c.namespace == CIRC, identifiers.c.value == value)
         ).mappings().first()
 
-    def _patron_by_card_text(self, conn: Connection, raw: str) -> RowMapping | None:
+    def _patron_by_card_text(self, conn: Connection, raw: str) -> Row | None:
         code = self.normalisers.normalise(CodeKind.CARD, raw)
         if isinstance(code, CodeError):
             return None
         stored, _shown, _h = self._cluster.card_storage(code.value)
         return conn.execute(select(patrons).where(patrons.c.card == stored)).mappings().first()
 
-    def _find_item(self, conn: Connection, raw: str, *, lock: bool = False) -> RowMapping | Refusal:
+    def _find_item(self, conn: Connection, raw: str, *, lock: bool = False) -> Row | Refusal:
         code = self.normalisers.normalise(CodeKind.BARCODE, raw)
         if isinstance(code, CodeError):
             if code.code == "looks-like-isbn":
@@ -471,7 +725,27 @@ class Circulation:
             q = q.with_for_update()
         return conn.execute(q).mappings().one()
 
-    def _find_patron(self, conn: Connection, raw: str, *, lock: bool = False) -> RowMapping | Refusal:
+    def _find_item_full(self, conn: Connection, raw: str) -> _Full | Refusal:
+        """The item scanned as ``raw``, locked (PostgreSQL: ``FOR UPDATE``), with its title,
+        location, open loan, open transit and waiting-hold flag (:data:`_ITEM_FULL`)."""
+        code = self.normalisers.normalise(CodeKind.BARCODE, raw)
+        row: Row | None = None
+        if not isinstance(code, CodeError):
+            if self.store.is_sqlite:  # BEGIN IMMEDIATE: this transaction is the only writer
+                row = _ITEM_FULL_BY_BARCODE.first(conn, barcode=code.value)
+            else:
+                item_id = _LOCK_ITEM_BY_BARCODE.scalar(conn, barcode=code.value)
+                if item_id is not None:
+                    row = _ITEM_FULL_BY_ID.first(conn, item_id=item_id)
+        if row is None:  # identifiers, refusals: the general path
+            found = self._find_item(conn, raw, lock=True)
+            if isinstance(found, Refusal):
+                return found
+            row = _ITEM_FULL_BY_ID.first(conn, item_id=found["id"])
+            assert row is not None
+        return _full(row)
+
+    def _find_patron(self, conn: Connection, raw: str, *, lock: bool = False) -> Row | Refusal:
         code = self.normalisers.normalise(CodeKind.CARD, raw)
         if isinstance(code, CodeError):
             barcode = self.normalisers.normalise(CodeKind.BARCODE, raw)
@@ -481,10 +755,7 @@ class Circulation:
                 return Refusal("is-item-barcode", "这是图书条码，不是读者证。请先扫描读者证。")
             return Refusal("invalid-card", f"无法识别此读者证号（{code.reason}）。请联系工作人员。")
         stored, _shown, _h = self._cluster.card_storage(code.value)
-        q = select(patrons).where(patrons.c.card == stored)
-        if lock:
-            q = q.with_for_update()
-        row = conn.execute(q).mappings().first()
+        row = (_PATRON_BY_CARD_LOCK if lock else _PATRON_BY_CARD).first(conn, card=stored)
         if row is not None:
             return row
         ident = self._identifier(conn, stored)
@@ -495,7 +766,7 @@ class Circulation:
                 return Refusal("card-inactive", "此读者证已停用（已换发新证）。请使用新证或联系工作人员。")
         return Refusal("unknown-patron", "读者证无效：馆群中没有此读者。请联系工作人员办证。")
 
-    def _patron_refusal(self, patron: RowMapping, now: dt.datetime) -> Refusal | None:
+    def _patron_refusal(self, patron: Row, now: dt.datetime) -> Refusal | None:
         if patron["status"] == "closed":
             return Refusal("patron-closed", "此读者证已注销，不能借还操作。请联系工作人员。")
         if patron["status"] == "blocked":
@@ -506,14 +777,14 @@ class Circulation:
             return Refusal("patron-expired", f"您的读者证已于{expires.year}年{expires.month}月{expires.day}日过期，请到服务台续期。")
         return None
 
-    def _title(self, conn: Connection, item: RowMapping) -> str:
+    def _title(self, conn: Connection, item: Row) -> str:
         if item["bib_id"] is not None:
             title = conn.execute(select(bibs.c.title).where(bibs.c.id == item["bib_id"])).scalar()
             if title:
                 return str(title)
         return str(item["barcode"])
 
-    def _permanent_location(self, conn: Connection, item: RowMapping, codes: Mapping[int, RowMapping]) -> str:
+    def _permanent_location(self, conn: Connection, item: Row, codes: Mapping[int, Row]) -> str:
         home = codes[item["home_library_id"]]["code"]
         if item["home_location_id"] is not None:
             loc = conn.execute(
@@ -525,12 +796,12 @@ class Circulation:
                 return f"{home}-{loc}"
         return str(home)
 
-    def _open_loan(self, conn: Connection, item_id: int) -> RowMapping | None:
+    def _open_loan(self, conn: Connection, item_id: int) -> Row | None:
         return conn.execute(
             select(loans).where(loans.c.item_id == item_id, loans.c.returned_at.is_(None))
         ).mappings().first()
 
-    def _open_transit(self, conn: Connection, item_id: int) -> RowMapping | None:
+    def _open_transit(self, conn: Connection, item_id: int) -> Row | None:
         return conn.execute(
             select(transits).where(
                 transits.c.item_id == item_id, transits.c.received_at.is_(None), transits.c.cancelled_at.is_(None)
@@ -538,11 +809,48 @@ class Circulation:
         ).mappings().first()
 
     def _policy(self, conn: Connection, library_code: str, item_type: str) -> Policy:
-        return policies.resolve(conn, library_code, item_type)
+        st = self._state(conn)
+        return policies.RuleCache.policy(st.rules, st.libs_key, st.libs.values(), library_code, item_type)
 
     def _due(self, conn: Connection, start: dt.datetime, days: int, library_code: str) -> dt.datetime:
-        closed = policies.holiday_set(conn, [library_code, "*"], start.astimezone(self.tz).date(), days + 400)
+        closed = policies.RuleCache.closed(self._state(conn).rules, (library_code, "*"))
         return policies.due_at(start, days, closed, self.tz)
+
+    def _bump_rules(self, conn: Connection) -> None:
+        """A new rules version token, in the transaction that changes policies or holidays
+        (see :class:`ils_bridge.policies.RuleCache`)."""
+        token = uuid.uuid4().hex
+        key = policies.RULES_VERSION_KEY
+        if not conn.execute(update(meta).where(meta.c.key == key).values(value=token)).rowcount:
+            conn.execute(insert(meta).values(key=key, value=token))
+        self._rules.invalidate()
+
+    def _event_row(
+        self,
+        type_: str,
+        *,
+        ctx: Ctx,
+        at: dt.datetime,
+        here: Row | None,
+        libs: Mapping[int, Row],
+        item: Row | None = None,
+        patron: Row | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The parameters of :data:`_INSERT_EVENT` for one event with the four library facts:
+        transaction library, item home, patron home and terminal (domain.md §6.2)."""
+        return {
+            "p_at": at,
+            "p_type": type_,
+            "p_library_id": here["id"] if here is not None else None,
+            "p_library_code": here["code"] if here is not None else None,
+            "p_item_id": item["id"] if item is not None else None,
+            "p_patron_id": patron["id"] if patron is not None else None,
+            "p_item_home_code": libs[item["home_library_id"]]["code"] if item is not None else None,
+            "p_patron_home_code": libs[patron["home_library_id"]]["code"] if patron is not None else None,
+            "p_terminal": ctx.terminal,
+            "p_detail": json.dumps(detail, ensure_ascii=False, default=str) if detail else None,
+        }
 
     def _event(
         self,
@@ -551,28 +859,16 @@ class Circulation:
         *,
         ctx: Ctx,
         at: dt.datetime,
-        here: RowMapping | None,
-        libs: Mapping[int, RowMapping],
-        item: RowMapping | None = None,
-        patron: RowMapping | None = None,
+        here: Row | None,
+        libs: Mapping[int, Row],
+        item: Row | None = None,
+        patron: Row | None = None,
         detail: Mapping[str, Any] | None = None,
     ) -> None:
         """Append an event with the four library facts: transaction library, item home,
         patron home and terminal (domain.md §6.2)."""
-        conn.execute(
-            insert(events).values(
-                at=at,
-                type=type_,
-                library_id=here["id"] if here is not None else None,
-                library_code=here["code"] if here is not None else None,
-                item_id=item["id"] if item is not None else None,
-                patron_id=patron["id"] if patron is not None else None,
-                item_home_code=libs[item["home_library_id"]]["code"] if item is not None else None,
-                patron_home_code=libs[patron["home_library_id"]]["code"] if patron is not None else None,
-                terminal=ctx.terminal,
-                detail=json.dumps(detail, ensure_ascii=False, default=str) if detail else None,
-            )
-        )
+        _INSERT_EVENT.run(conn, **self._event_row(type_, ctx=ctx, at=at, here=here, libs=libs, item=item,
+                                                  patron=patron, detail=detail))
 
     def _patron_money(self, conn: Connection, patron_id: int) -> tuple[int, int]:
         """(all open fees, open overdue fines) outstanding, in cents."""
@@ -602,7 +898,7 @@ class Circulation:
             q = q.where(loans.c.policy_library_id == policy_library_id)
         return int(conn.execute(q).scalar_one())
 
-    def _other_holds(self, conn: Connection, item: RowMapping, patron_id: int) -> int:
+    def _other_holds(self, conn: Connection, item: Row, patron_id: int) -> int:
         """Waiting holds of *other* patrons that this item could fill."""
         target = _fillable(item)
         return int(
@@ -613,7 +909,7 @@ class Circulation:
             ).scalar_one()
         )
 
-    def _next_hold(self, conn: Connection, item: RowMapping) -> RowMapping | None:
+    def _next_hold(self, conn: Connection, item: Row) -> Row | None:
         """The waiting hold this item fills: item-level holds first, then the oldest."""
         target = _fillable(item)
         return conn.execute(
@@ -635,11 +931,11 @@ class Circulation:
             patron = self._find_patron(conn, card, lock=True)
             if isinstance(patron, Refusal):
                 return CheckoutResult(False, patron.message, reason=patron.reason)
-            item = self._find_item(conn, barcode, lock=True)
-            if isinstance(item, Refusal):
-                return CheckoutResult(False, item.message, reason=item.reason)
+            full = self._find_item_full(conn, barcode)
+            if isinstance(full, Refusal):
+                return CheckoutResult(False, full.message, reason=full.reason)
+            item, title, loan = full.item, full.title, full.loan
             libs = self._libs(conn)
-            title = self._title(conn, item)
             facts: dict[str, Any] = {
                 "barcode": item["barcode"], "title": title,
                 "owner": libs[item["owner_library_id"]]["code"], "home": libs[item["home_library_id"]]["code"],
@@ -653,7 +949,6 @@ class Circulation:
             why = self._patron_refusal(patron, now)
             if why:
                 return refuse(*why)
-            loan = self._open_loan(conn, item["id"])
             if loan is not None:
                 if loan["patron_id"] == patron["id"]:
                     if renew_if_same_patron:
@@ -676,8 +971,8 @@ class Circulation:
             if status in ("lost", "missing", "damaged", "withdrawn"):
                 word = {"lost": "已登记遗失", "missing": "已登记丢失", "damaged": "已登记损坏", "withdrawn": "已注销"}[status]
                 return refuse("not-loanable", f"《{title}》{word}，不能借出。请交给工作人员处理。")
-            hold_to_fill: RowMapping | None = None
-            expired_hold: RowMapping | None = None
+            hold_to_fill: Row | None = None
+            expired_hold: Row | None = None
             if status == "on-hold-shelf":
                 shelf = conn.execute(
                     select(holds).where(holds.c.item_id == item["id"], holds.c.status == "on-shelf")
@@ -688,58 +983,50 @@ class Circulation:
                     expired_hold = shelf
                 elif shelf is not None:
                     return refuse("on-hold-for-other", f"《{title}》是为其他读者预约保留的，不能借出。请放回预约书架。")
-            if item["home_location_id"] is not None:
-                loanable = conn.execute(
-                    select(locations.c.loanable).where(locations.c.id == item["home_location_id"])
-                ).scalar()
-                if loanable is False:
-                    return refuse("not-loanable", f"《{title}》属于不外借的馆藏，只能在馆内阅览。")
+            if item["home_location_id"] is not None and full.location["loanable"] is False:
+                return refuse("not-loanable", f"《{title}》属于不外借的馆藏，只能在馆内阅览。")
             home_code = str(libs[item["home_library_id"]]["code"])
             policy = self._policy(conn, home_code, item["item_type"])
-            total, _fines = self._patron_money(conn, patron["id"])
+            counts = _CHECKOUT_FACTS.first(conn, patron_id=patron["id"], now=now,
+                                           policy_library_id=item["home_library_id"], item_id=item["id"],
+                                           bib_id=item["bib_id"])
+            assert counts is not None
+            total = int(counts["fees_total"] or 0)
             if total > policy.max_fines_cents:
                 return refuse("excessive-fines", f"您有未缴费用{yuan(total)}元，超过"
                               f"{yuan(policy.max_fines_cents)}元，暂不能借书。请先缴费。")
-            overdue = self._overdue_count(conn, patron["id"], now)
+            overdue = int(counts["overdue"])
             if overdue > policy.max_overdues:
                 return refuse("too-many-overdue", f"您有{overdue}册图书已逾期，暂不能借书。请先归还逾期图书。")
-            held = self._loan_count(conn, patron["id"], item["home_library_id"])
+            held = int(counts["held"])
             if held >= policy.max_loans:
                 lib_name = libs[item["home_library_id"]]["name"]
                 return refuse("too-many-loans", f"您已借{lib_name}的图书{held}册，达到上限{policy.max_loans}册。请先归还部分图书。")
             due = self._due(conn, now, policy.loan_days, home_code)
-            loan_id = conn.execute(
-                insert(loans).values(
-                    item_id=item["id"], patron_id=patron["id"], checkout_library_id=here["id"],
-                    policy_library_id=item["home_library_id"], terminal=ctx.terminal, checked_out_at=now,
-                    due_at=due, renewals=0,
-                ).returning(loans.c.id)
-            ).scalar_one()
-            conn.execute(
-                update(items).where(items.c.id == item["id"]).values(
-                    status="on-loan", current_library_id=here["id"], last_scan_at=None, last_scan_library_id=None
-                )
+            loan_id = _INSERT_LOAN.scalar(
+                conn, p_item_id=item["id"], p_patron_id=patron["id"], p_checkout_library_id=here["id"],
+                p_policy_library_id=item["home_library_id"], p_terminal=ctx.terminal, p_checked_out_at=now,
+                p_due_at=due, p_renewals=0,
             )
+            _ITEM_LENT.run(conn, p_id=item["id"], p_current=here["id"])
+            pending: list[dict[str, Any]] = []
             if expired_hold is not None:
                 conn.execute(update(holds).where(holds.c.id == expired_hold["id"]).values(status="expired"))
-                self._event(conn, "hold-expired", ctx=ctx, at=now, here=here, libs=libs, item=item,
-                            detail={"hold_id": expired_hold["id"]})
-            if hold_to_fill is None:
-                hold_to_fill = conn.execute(
-                    select(holds).where(
-                        holds.c.patron_id == patron["id"], holds.c.status == "waiting",
-                        or_(holds.c.item_id == item["id"],
-                            and_(holds.c.item_id.is_(None), holds.c.bib_id == item["bib_id"])),
-                    ).order_by(holds.c.placed_at, holds.c.id).limit(1)
-                ).mappings().first()
-            self._event(conn, "checkout", ctx=ctx, at=now, here=here, libs=libs, item=item, patron=patron,
-                        detail={"loan_id": loan_id, "barcode": item["barcode"], "due_at": due.isoformat(),
-                                "policy_library": home_code, **_raw(barcode, item["barcode"])})
+                pending.append(self._event_row("hold-expired", ctx=ctx, at=now, here=here, libs=libs, item=item,
+                                               detail={"hold_id": expired_hold["id"]}))
+            if hold_to_fill is None and counts["own_hold_id"] is not None:
+                hold_to_fill = _HOLD_BY_ID.first(conn, hold_id=counts["own_hold_id"])
+            pending.append(self._event_row(
+                "checkout", ctx=ctx, at=now, here=here, libs=libs, item=item, patron=patron,
+                detail={"loan_id": loan_id, "barcode": item["barcode"], "due_at": due.isoformat(),
+                        "policy_library": home_code, **_raw(barcode, item["barcode"])}))
             if hold_to_fill is not None:
                 conn.execute(update(holds).where(holds.c.id == hold_to_fill["id"]).values(
                     status="filled", filled_at=now, item_id=item["id"]))
-                self._event(conn, "hold-filled", ctx=ctx, at=now, here=here, libs=libs, item=item, patron=patron,
-                            detail={"hold_id": hold_to_fill["id"], "loan_id": loan_id})
+                pending.append(self._event_row(
+                    "hold-filled", ctx=ctx, at=now, here=here, libs=libs, item=item, patron=patron,
+                    detail={"hold_id": hold_to_fill["id"], "loan_id": loan_id}))
+            _INSERT_EVENT.many(conn, pending)
             return CheckoutResult(
                 True, f"借书成功：《{title}》，请于{self._date_text(due)}前归还。",
                 print_line=f"《{title}》 应还日期 {self._date_text(due)}",
@@ -751,7 +1038,7 @@ class Circulation:
 
     # ================================================================ renewals
     def _renewal_refusal(
-        self, conn: Connection, now: dt.datetime, patron: RowMapping, item: RowMapping, loan: RowMapping,
+        self, conn: Connection, now: dt.datetime, patron: Row, item: Row, loan: Row,
         policy: Policy, title: str,
     ) -> tuple[Refusal | None, dt.datetime | None]:
         why = self._patron_refusal(patron, now)
@@ -768,8 +1055,8 @@ class Circulation:
         return None, new_due
 
     def _renew_loan(
-        self, conn: Connection, ctx: Ctx, now: dt.datetime, here: RowMapping, libs: Mapping[int, RowMapping],
-        patron: RowMapping, item: RowMapping, loan: RowMapping, title: str, *, via_checkout: bool = False,
+        self, conn: Connection, ctx: Ctx, now: dt.datetime, here: Row, libs: Mapping[int, Row],
+        patron: Row, item: Row, loan: Row, title: str, *, via_checkout: bool = False,
     ) -> CheckoutResult:
         policy_code = str(libs[loan["policy_library_id"]]["code"])
         policy = self._policy(conn, policy_code, item["item_type"])
@@ -869,10 +1156,10 @@ class Circulation:
             here = self._here(conn, ctx)
             if isinstance(here, Refusal):
                 return CheckinResult(False, here.message, reason=here.reason, alert=True, alert_type="99")
-            item = self._find_item(conn, barcode, lock=True)
-            if isinstance(item, Refusal):
-                return CheckinResult(False, item.message, reason=item.reason, alert=True, alert_type="99")
-            return _Checkin(self, conn, ctx, now, here, item, _opt_utc(returned_at), raw=barcode).run()
+            full = self._find_item_full(conn, barcode)
+            if isinstance(full, Refusal):
+                return CheckinResult(False, full.message, reason=full.reason, alert=True, alert_type="99")
+            return _Checkin(self, conn, ctx, now, here, full, _opt_utc(returned_at), raw=barcode).run()
 
         return self._write(run, lambda: CheckinResult(False, BUSY, reason="busy", alert=True, alert_type="99"))
 
@@ -892,7 +1179,7 @@ class Circulation:
             patron = self._find_patron(conn, card, lock=True)
             if isinstance(patron, Refusal):
                 return HoldResult(False, patron.message, reason=patron.reason)
-            item: RowMapping | None = None
+            item: Row | None = None
             target_bib = bib_id
             if barcode:
                 found = self._find_item(conn, barcode)
@@ -988,7 +1275,7 @@ class Circulation:
                 return HoldResult(False, f"您没有预约《{title or target_bib}》。", reason="no-hold", title=title)
             libs = self._libs(conn)
             conn.execute(update(holds).where(holds.c.id == hold["id"]).values(status="cancelled"))
-            item: RowMapping | None = None
+            item: Row | None = None
             extra = ""
             if hold["item_id"] is not None:
                 item = _lock_item(conn, hold["item_id"])
@@ -1038,7 +1325,7 @@ class Circulation:
 
     # ================================================================ patrons
     def _status(
-        self, conn: Connection, ctx: Ctx, now: dt.datetime, patron: RowMapping, password: str | None,
+        self, conn: Connection, ctx: Ctx, now: dt.datetime, patron: Row, password: str | None,
         *, message: str | None = None,
     ) -> PatronStatus:
         libs = self._libs(conn)
@@ -1202,7 +1489,7 @@ class Circulation:
                 return ItemInfo(False, item.message, reason=item.reason)
             return self._item_info(conn, item)
 
-    def _item_info(self, conn: Connection, item: RowMapping, message: str | None = None) -> ItemInfo:
+    def _item_info(self, conn: Connection, item: Row, message: str | None = None) -> ItemInfo:
         libs = self._libs(conn)
         title = self._title(conn, item)
         loan = self._open_loan(conn, item["id"])
@@ -1356,6 +1643,7 @@ class Circulation:
                         conn.execute(insert(circ_policies).values(library=lib, item_type=typ, **checked))
                     elif checked:
                         conn.execute(update(circ_policies).where(circ_policies.c.id == row).values(**checked))
+                    self._bump_rules(conn)
                     conn.execute(insert(events).values(
                         at=_utc(self.clock()), type="policy-set", library_code=None if lib == "*" else lib,
                         detail=json.dumps({"library": lib, "item_type": typ, "values": checked}, ensure_ascii=False)))
@@ -1390,16 +1678,24 @@ class Circulation:
                         conn.execute(insert(holidays).values(library=lib, day=day, name=text))
                     else:
                         conn.execute(update(holidays).where(holidays.c.id == row).values(name=text))
+                    self._bump_rules(conn)
                 return
             except IntegrityError:
                 continue
         raise InvalidInput("the calendar kept changing under another writer; try again")  # pragma: no cover
 
     def remove_holiday(self, library: str, day: dt.date) -> bool:
-        with self.store.write() as conn:
-            lib = self._policy_library(conn, library)
-            result = conn.execute(holidays.delete().where(holidays.c.library == lib, holidays.c.day == day))
-            return bool(result.rowcount)
+        for _attempt in range(RETRIES):
+            try:
+                with self.store.write() as conn:
+                    lib = self._policy_library(conn, library)
+                    result = conn.execute(holidays.delete().where(holidays.c.library == lib, holidays.c.day == day))
+                    if result.rowcount:
+                        self._bump_rules(conn)
+                    return bool(result.rowcount)
+            except IntegrityError:  # two first-ever version tokens raced; the change is undone
+                continue
+        raise InvalidInput("the calendar kept changing under another writer; try again")  # pragma: no cover
 
     def list_holidays(self, library: str | None = None) -> list[dict[str, Any]]:
         with self.store.read() as conn:
@@ -1412,12 +1708,15 @@ class Circulation:
 # ------------------------------------------------------------------------------ check-in
 
 
+_CHECKIN_FIELDS = tuple(f.name for f in fields(CheckinResult))
+
+
 class _Checkin:
     """One check-in, step by step in the order of domain.md §6.3, inside one transaction."""
 
     def __init__(
-        self, circ: Circulation, conn: Connection, ctx: Ctx, now: dt.datetime, here: RowMapping,
-        item: RowMapping, returned_at: dt.datetime | None, *, raw: str = "",
+        self, circ: Circulation, conn: Connection, ctx: Ctx, now: dt.datetime, here: Row,
+        full: _Full, returned_at: dt.datetime | None, *, raw: str = "",
     ) -> None:
         self.raw = raw
         self.c = circ
@@ -1425,30 +1724,58 @@ class _Checkin:
         self.ctx = ctx
         self.now = now
         self.here = here
-        self.item = item
+        self.full = full
+        self.item: Row = full.item  # as read at the start (the row is locked)
         self.when = returned_at or now
         self.libs = circ._libs(conn)
-        self.title = circ._title(conn, item)
-        self.home_code = str(self.libs[item["home_library_id"]]["code"])
-        self.policy = circ._policy(conn, self.home_code, item["item_type"])
+        self.title = full.title
+        self.home_code = str(self.libs[self.item["home_library_id"]]["code"])
+        self.policy = circ._policy(conn, self.home_code, self.item["item_type"])
         self.notes: list[str] = []
-        self.patron: RowMapping | None = None
-        self.loan: RowMapping | None = None
+        self.patron: Row | None = None
+        self.loan: Row | None = None
         self.fee_cents = 0
-        self.events: list[tuple[str, dict[str, Any]]] = []
+        # Writes batched to the end of the transaction (nothing in between reads them): the
+        # events, in order, and the item columns not yet written.
+        self.events: list[dict[str, Any]] = []
+        self.item_pending: dict[str, Any] = {}
+        self.item_written: dict[str, Any] = {}
 
     # ------------------------------------------------------------ helpers
-    def lib(self, lib_id: int) -> RowMapping:
+    def lib(self, lib_id: int) -> Row:
         return self.libs[lib_id]
 
-    def event(self, type_: str, detail: dict[str, Any], *, patron: RowMapping | None = None) -> None:
-        self.c._event(self.conn, type_, ctx=self.ctx, at=self.now, here=self.here, libs=self.libs, item=self.item,
-                      patron=patron, detail=detail)
+    def event(self, type_: str, detail: dict[str, Any], *, patron: Row | None = None) -> None:
+        self.events.append(self.c._event_row(type_, ctx=self.ctx, at=self.now, here=self.here, libs=self.libs,
+                                             item=self.item, patron=patron, detail=detail))
+
+    def defer_item(self, **values: Any) -> None:
+        """Item columns to write with the next :meth:`set_item` (or at the answer)."""
+        self.item_pending.update(values)
+
+    def flush_item(self) -> None:
+        if self.item_pending:
+            values, self.item_pending = self.item_pending, {}
+            _item_update(frozenset(values)).run(self.conn, p_id=self.item["id"], **{"p_" + k: v for k, v in values.items()})
+            self.item_written.update(values)
 
     def set_item(self, **values: Any) -> None:
         values.setdefault("current_library_id", self.here["id"])
         values.update(last_scan_at=self.now, last_scan_library_id=self.here["id"])
-        self.conn.execute(update(items).where(items.c.id == self.item["id"]).values(**values))
+        self.item_pending.update(values)
+        self.flush_item()
+
+    def permanent_location(self, fresh: Row) -> str:
+        home = self.libs[fresh["home_library_id"]]["code"]
+        loc_id = fresh["home_location_id"]
+        if loc_id is None:
+            return str(home)
+        if loc_id != self.item["home_location_id"]:  # pragma: no cover - check-in never sets another
+            return self.c._permanent_location(self.conn, fresh, self.libs)
+        loc = self.full.location
+        if loc["code"] and loc["library_id"] == fresh["home_library_id"]:
+            return f"{home}-{loc['code']}"
+        return str(home)
 
     def send(self, to_id: int, reason: str, hold_id: int | None = None) -> None:
         self.conn.execute(insert(transits).values(
@@ -1458,7 +1785,7 @@ class _Checkin:
                                      "hold_id": hold_id})
 
     def answer(self, ok: bool, message: str, *, alert_type: str | None = None, destination: int | None = None,
-               hold: RowMapping | None = None, reason: str | None = None, status: str | None = None) -> CheckinResult:
+               hold: Row | None = None, reason: str | None = None, status: str | None = None) -> CheckinResult:
         hold_facts: dict[str, Any] = {}
         if hold is not None:
             hp = self.conn.execute(select(patrons).where(patrons.c.id == hold["patron_id"])).mappings().one()
@@ -1470,7 +1797,8 @@ class _Checkin:
             }
             if hold["expires_at"] is not None:
                 hold_facts["hold_expires_at"] = _utc(hold["expires_at"])
-        fresh = self.conn.execute(select(items).where(items.c.id == self.item["id"])).mappings().one()
+        self.flush_item()
+        fresh = {**self.item, **self.item_written}  # the row as this transaction left it
         dest = self.lib(destination) if destination is not None else None
         text = message + ("".join(self.notes) if ok else "")
         result = CheckinResult(
@@ -1481,7 +1809,7 @@ class _Checkin:
             destination_name=dest["name"] if dest is not None else None,
             owner=self.lib(fresh["owner_library_id"])["code"], home=self.lib(fresh["home_library_id"])["code"],
             current=self.lib(fresh["current_library_id"])["code"],
-            permanent_location=self.c._permanent_location(self.conn, fresh, self.libs),
+            permanent_location=self.permanent_location(fresh),
             patron_home=self.lib(self.patron["home_library_id"])["code"] if self.patron is not None else None,
             item_status=status or fresh["status"], loan_closed=self.loan is not None,
             due_at=_utc(self.loan["due_at"]) if self.loan is not None else None, fee_cents=self.fee_cents,
@@ -1490,12 +1818,14 @@ class _Checkin:
         )
         # Every processed scan leaves one "checkin" event with the answer: the audit trail, the
         # 通借通还 count (transaction library vs item home) and the reply to a double scan.
-        answer = asdict(result)
-        self.c._event(self.conn, "checkin", ctx=self.ctx, at=self.now, here=self.here, libs=self.libs,
-                      item=self.item, patron=self.patron,
-                      detail={"barcode": self.item["barcode"], **_raw(self.raw, self.item["barcode"]),
-                              "loan_id": self.loan["id"] if self.loan else None,
-                              "returned_at": self.when.isoformat() if self.loan else None, "answer": answer})
+        # (a shallow asdict: every field is a plain value)
+        answer = {name: getattr(result, name) for name in _CHECKIN_FIELDS}
+        self.event("checkin", {"barcode": self.item["barcode"], **_raw(self.raw, self.item["barcode"]),
+                               "loan_id": self.loan["id"] if self.loan else None,
+                               "returned_at": self.when.isoformat() if self.loan else None, "answer": answer},
+                   patron=self.patron)
+        _INSERT_EVENT.many(self.conn, self.events)
+        self.events = []
         return result
 
     # ------------------------------------------------------------ steps
@@ -1508,8 +1838,8 @@ class _Checkin:
                                        barcode=self.item["barcode"], title=self.title, alert=True, alert_type="99",
                                        item_status="withdrawn"))
         # 2. In transit: receive here, or keep it going.
-        transit = self.c._open_transit(self.conn, self.item["id"])
-        received: RowMapping | None = None
+        transit = self.full.transit
+        received: Row | None = None
         if transit is not None:
             if transit["to_library_id"] != self.here["id"]:
                 return self.reroute(transit)
@@ -1532,7 +1862,7 @@ class _Checkin:
             result = self.hold_shelf_rescan()
             if result is not None:
                 return result
-        hold = self.c._next_hold(self.conn, self.item)
+        hold = self.c._next_hold(self.conn, self.item) if self.full.waiting_hold else None
         if hold is not None:
             return self.fill(hold)
         # 6. Return policy (an item that just arrived where a non-hold transit sent it stays).
@@ -1564,7 +1894,7 @@ class _Checkin:
         answer["double_scan"] = True
         raise _Abort(CheckinResult(**answer))  # roll back: a double scan writes nothing
 
-    def reroute(self, transit: RowMapping) -> CheckinResult:
+    def reroute(self, transit: Row) -> CheckinResult:
         self.conn.execute(update(transits).where(transits.c.id == transit["id"]).values(
             last_scan_library_id=self.here["id"], last_scan_at=self.now))
         self.set_item()
@@ -1582,28 +1912,25 @@ class _Checkin:
             alert_type="04", destination=to["id"], hold=hold, status="in-transit",
         )
 
-    def receive(self, transit: RowMapping) -> None:
+    def receive(self, transit: Row) -> None:
         self.conn.execute(update(transits).where(transits.c.id == transit["id"]).values(
             received_at=self.now, last_scan_library_id=self.here["id"], last_scan_at=self.now))
         self.event("transit-received", {"transit_id": transit["id"], "from": self.lib(transit["from_library_id"])["code"],
                                         "reason": transit["reason"], "hold_id": transit["hold_id"]})
         # Until routed again the item is here and free.
-        self.conn.execute(update(items).where(items.c.id == self.item["id"]).values(
-            status="available", current_library_id=self.here["id"]))
+        self.defer_item(status="available", current_library_id=self.here["id"])
 
     def close_loan(self) -> None:
-        loan = self.c._open_loan(self.conn, self.item["id"])
+        loan = self.full.loan
         if loan is None:
             return
         when = max(self.when, _utc(loan["checked_out_at"]))
-        done = self.conn.execute(
-            update(loans).where(loans.c.id == loan["id"], loans.c.returned_at.is_(None))
-            .values(returned_at=when, return_library_id=self.here["id"])
-        )
-        if done.rowcount != 1:  # another process closed it first: start again on fresh data
+        done = _CLOSE_LOAN.run(self.conn, p_id=loan["id"], p_when=when, p_library=self.here["id"])
+        if done != 1:  # another process closed it first: start again on fresh data
             raise _Race("loan closed concurrently")
         self.loan = loan
-        self.patron = self.conn.execute(select(patrons).where(patrons.c.id == loan["patron_id"])).mappings().one()
+        self.patron = self.full.loan_patron
+        assert self.patron is not None
         due = _utc(loan["due_at"])
         days = policies.overdue_days(due, when, self.c.tz)
         policy = self.c._policy(self.conn, str(self.lib(loan["policy_library_id"])["code"]), self.item["item_type"])
@@ -1617,10 +1944,9 @@ class _Checkin:
             self.notes.append(f"已逾期{days}天，产生逾期费{yuan(amount)}元。")
         self.event("return", {"loan_id": loan["id"], "checkout_library": self.lib(loan["checkout_library_id"])["code"],
                               "days_late": days, "fine_cents": amount}, patron=self.patron)
-        self.conn.execute(update(items).where(items.c.id == self.item["id"]).values(
-            status="available", current_library_id=self.here["id"]))
+        self.defer_item(status="available", current_library_id=self.here["id"])
 
-    def hold_arrival(self, transit: RowMapping) -> CheckinResult | None:
+    def hold_arrival(self, transit: Row) -> CheckinResult | None:
         hold = self.conn.execute(select(holds).where(holds.c.id == transit["hold_id"])).mappings().first()
         if hold is None or hold["status"] != "in-transit":
             self.notes.append("（原预约已取消，已重新分配。）")
@@ -1646,13 +1972,13 @@ class _Checkin:
         self.conn.execute(update(holds).where(holds.c.id == hold["id"]).values(status="in-transit", expires_at=None))
         return self.send_for_hold(hold)
 
-    def fill(self, hold: RowMapping) -> CheckinResult:
+    def fill(self, hold: Row) -> CheckinResult:
         self.conn.execute(update(holds).where(holds.c.id == hold["id"]).values(item_id=self.item["id"]))
         if hold["pickup_library_id"] == self.here["id"]:
             return self.trap(hold)
         return self.send_for_hold(hold)
 
-    def trap(self, hold: RowMapping) -> CheckinResult:
+    def trap(self, hold: Row) -> CheckinResult:
         pickup = self.lib(hold["pickup_library_id"])
         shelf = self.c._policy(self.conn, str(pickup["code"]), self.item["item_type"])
         expires = self.c._due(self.conn, self.now, shelf.hold_shelf_days, str(pickup["code"]))
@@ -1668,7 +1994,7 @@ class _Checkin:
             alert_type="01", hold=fresh,
         )
 
-    def send_for_hold(self, hold: RowMapping) -> CheckinResult:
+    def send_for_hold(self, hold: Row) -> CheckinResult:
         pickup = self.lib(hold["pickup_library_id"])
         self.conn.execute(update(holds).where(holds.c.id == hold["id"]).values(
             status="in-transit", item_id=self.item["id"]))

@@ -18,6 +18,8 @@ date past the holidays of the library the item is due back at.
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -26,7 +28,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, select
 
 from .passwords import hash_password, verify_password
-from .store.schema import circ_policies, holidays, libraries
+from .store.schema import circ_policies, holidays, libraries, meta
 
 __all__ = [
     "DEFAULTS",
@@ -35,6 +37,7 @@ __all__ = [
     "RETURN_POLICIES",
     "SETTINGS",
     "Policy",
+    "RuleCache",
     "due_at",
     "hash_password",
     "holiday_set",
@@ -152,19 +155,33 @@ def policy_chain(conn: Connection, library: str) -> list[str]:
     for ``"*"`` (the cluster-wide rules have no ancestors)."""
     if library == "*":
         return []
-    rows = {r.code: r for r in conn.execute(select(libraries.c.id, libraries.c.code, libraries.c.parent_id))}
-    by_id = {r.id: r.code for r in rows.values()}
+    rows = conn.execute(
+        select(libraries.c.id, libraries.c.code, libraries.c.parent_id, libraries.c.kind, libraries.c.status)
+    ).mappings().all()
+    return chain_from(rows, library)
+
+
+def chain_from(rows: Iterable[Mapping[Any, Any]], library: str) -> list[str]:
+    """:func:`policy_chain` over library rows already read (``id``, ``code``, ``parent_id``,
+    ``kind``, ``status``)."""
+    if library == "*":
+        return []
+    by_code = {r["code"]: r for r in rows}
+    by_id = {r["id"]: r["code"] for r in by_code.values()}
     chain: list[str] = []
     code: str | None = library
-    while code is not None and code in rows and code not in chain:
+    while code is not None and code in by_code and code not in chain:
         chain.append(code)
-        parent = rows[code].parent_id
+        parent = by_code[code]["parent_id"]
         code = by_id.get(parent) if parent is not None else None
     if not chain:
         chain.append(library)
-    central = conn.execute(
-        select(libraries.c.code).where(libraries.c.kind == "central", libraries.c.status == "active")
-    ).scalar()
+    # The first active central library (the database hands rows back in id order).
+    central = next(
+        (r["code"] for r in sorted(by_code.values(), key=lambda r: r["id"])
+         if r["kind"] == "central" and r["status"] == "active"),
+        None,
+    )
     if central and central not in chain:
         chain.append(central)
     return chain
@@ -173,20 +190,27 @@ def policy_chain(conn: Connection, library: str) -> list[str]:
 def resolve(conn: Connection, library: str, item_type: str) -> Policy:
     """The effective :class:`Policy` for ``(library, item_type)`` (see the module docstring)."""
     chain = policy_chain(conn, library)
+    rules = conn.execute(
+        select(circ_policies).where(
+            circ_policies.c.library.in_([*chain, "*"]),
+            circ_policies.c.item_type.in_([item_type, "*"]),
+        )
+    ).mappings().all()
+    return resolve_from(chain, rules, library, item_type)
+
+
+def resolve_from(
+    chain: Sequence[str], rules: Iterable[Mapping[Any, Any]], library: str, item_type: str
+) -> Policy:
+    """:func:`resolve` over the library chain and the rule rows already read (rows for other
+    libraries or types are ignored)."""
     order: list[tuple[str, str]] = []
     for lib in [*chain, "*"]:
         for typ in (item_type, "*"):
             if (lib, typ) not in order:
                 order.append((lib, typ))
-    rows = {
-        (r["library"], r["item_type"]): r
-        for r in conn.execute(
-            select(circ_policies).where(
-                circ_policies.c.library.in_([*chain, "*"]),
-                circ_policies.c.item_type.in_([item_type, "*"]),
-            )
-        ).mappings()
-    }
+    wanted = set(order)
+    rows = {(r["library"], r["item_type"]): r for r in rules if (r["library"], r["item_type"]) in wanted}
     values: dict[str, Any] = {}
     origin: dict[str, str] = {}
     for key in SETTINGS:
@@ -217,11 +241,11 @@ def holiday_set(conn: Connection, libraries_: Iterable[str], start: dt.date, day
 
 
 def due_at(
-    start: dt.datetime, days: int, closed: Sequence[dt.date] | set[dt.date], tz: ZoneInfo
+    start: dt.datetime, days: int, closed: Iterable[dt.date], tz: ZoneInfo
 ) -> dt.datetime:
     """End of the local day ``days`` after ``start``, moved forward past closed days (UTC)."""
     day = start.astimezone(tz).date() + dt.timedelta(days=days)
-    closed_days = set(closed)
+    closed_days = closed if isinstance(closed, (set, frozenset)) else set(closed)
     for _ in range(366):
         if day not in closed_days:
             break
@@ -235,3 +259,86 @@ def overdue_days(due: dt.datetime, returned: dt.datetime, tz: ZoneInfo) -> int:
     if returned <= due:
         return 0
     return max(1, (returned.astimezone(tz).date() - due.astimezone(tz).date()).days)
+
+
+# ------------------------------------------------------------------------------ in-process cache
+
+#: The ``meta`` row whose value changes (a fresh random token) in the same transaction as every
+#: change of ``circ_policies`` or ``holidays`` made through the circulation service.
+RULES_VERSION_KEY = "circ_rules_version"
+
+
+class _Rules:
+    """One immutable snapshot of the rules and the calendar, tagged with the version token read
+    *before* they were loaded (so a snapshot is never older than its tag)."""
+
+    __slots__ = ("closed", "loaded_at", "memo", "rules", "token")
+
+    def __init__(self, token: str | None, rules: Sequence[Mapping[Any, Any]], closed: dict[str, frozenset[dt.date]]) -> None:
+        self.token = token
+        self.rules = rules
+        self.closed = closed
+        self.loaded_at = time.monotonic()
+        # (libraries fingerprint, library, item type) → Policy; (codes) → closed days
+        self.memo: dict[Any, Any] = {}
+
+
+class RuleCache:
+    """Policies and holidays held in process, checked against the version token once per
+    transaction (the caller reads the token with its first statement).
+
+    Invalidation: :meth:`ils_bridge.circulation.Circulation.set_policy`, ``add_holiday`` and
+    ``remove_holiday`` write a new token into ``meta`` in the same transaction as the change,
+    so any process that reads the new rows also reads the new token and reloads; a process that
+    still reads the old token also still reads the old rows (one snapshot on SQLite; on
+    PostgreSQL the token is read first and the rows after it, so they are never older than the
+    token). Changes made behind the service's back (hand-written SQL) are picked up within
+    :attr:`ttl` seconds. Policies also depend on the library tree: the resolved policies are
+    memoised per fingerprint of the library rows, which the caller reads in every transaction.
+    """
+
+    def __init__(self, ttl: float = 60.0) -> None:
+        self.ttl = ttl
+        self._snap: _Rules | None = None
+        self._lock = threading.Lock()
+
+    def invalidate(self) -> None:
+        self._snap = None
+
+    def snapshot(self, conn: Connection, token: str | None) -> _Rules:
+        snap = self._snap
+        if snap is not None and snap.token == token and time.monotonic() - snap.loaded_at < self.ttl:
+            return snap
+        rules = [dict(r) for r in conn.execute(select(circ_policies)).mappings()]
+        closed: dict[str, set[dt.date]] = {}
+        for lib, day in conn.execute(select(holidays.c.library, holidays.c.day)):
+            closed.setdefault(lib, set()).add(day)
+        snap = _Rules(token, rules, {k: frozenset(v) for k, v in closed.items()})
+        with self._lock:
+            self._snap = snap
+        return snap
+
+    @staticmethod
+    def policy(snap: _Rules, libs_key: Any, libs: Iterable[Mapping[Any, Any]], library: str, item_type: str) -> Policy:
+        key = (libs_key, library, item_type)
+        found: Policy | None = snap.memo.get(key)
+        if found is None:
+            found = resolve_from(chain_from(libs, library), snap.rules, library, item_type)
+            if len(snap.memo) > 4096:
+                snap.memo.clear()
+            snap.memo[key] = found
+        return found
+
+    @staticmethod
+    def closed(snap: _Rules, codes: tuple[str, ...]) -> frozenset[dt.date]:
+        key = ("closed", codes)
+        found: frozenset[dt.date] | None = snap.memo.get(key)
+        if found is None:
+            found = frozenset().union(*(snap.closed.get(c, frozenset()) for c in codes))
+            snap.memo[key] = found
+        return found
+
+
+def read_rules_version(conn: Connection) -> str | None:
+    value = conn.execute(select(meta.c.value).where(meta.c.key == RULES_VERSION_KEY)).scalar()
+    return None if value is None else str(value)

@@ -12,6 +12,7 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
@@ -92,6 +93,7 @@ class Sip2Acs:
         self.tz = ZoneInfo(timezone)
         self.anonymous_library = anonymous_library
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self._login_pool: ThreadPoolExecutor | None = None
 
     def session_config(self) -> SessionConfig:
         return SessionConfig(login_required=self.anonymous_library is None)
@@ -188,7 +190,13 @@ class Sip2Acs:
         user = req.get("CN") or ""
         password = req.get("CO") or ""
         address = info.peer[0] if info.peer else None
-        result = await self._run(self.terminals.authenticate, user, password, address)
+        # The password check is a deliberately slow scrypt (tens of ms): run it off the event
+        # loop so one terminal logging in does not stall every other terminal's transactions.
+        # One login thread: scrypt needs 16 MiB per check, so logins stay one at a time.
+        if self._login_pool is None:
+            self._login_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sip2-login")
+        result = await asyncio.get_running_loop().run_in_executor(
+            self._login_pool, self.terminals.authenticate, user, password, address)
         if isinstance(result, str):
             log.warning("SIP2 login refused from %s: %s", address, result)
             return LoginResponse(ok="0")

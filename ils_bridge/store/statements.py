@@ -37,7 +37,7 @@ def count_raw() -> int:
 
 
 class _Compiled:
-    __slots__ = ("binds", "fixed", "keys", "procs", "result_procs", "sql")
+    __slots__ = ("binds", "fixed", "keys", "procs", "result_procs", "slots", "sql")
 
     def __init__(self, stmt: Any, conn: Connection) -> None:
         dialect = conn.dialect
@@ -68,6 +68,10 @@ class _Compiled:
                 procs.append(None)
                 fixed.append(proc(value) if proc is not None and value is not None else value)
         self.binds, self.procs, self.fixed = tuple(binds), tuple(procs), tuple(fixed)
+        # The caller's parameters by position: (index, name, processor or None).
+        self.slots: tuple[tuple[int, str, Callable[[Any], Any] | None], ...] = tuple(
+            (i, name, proc) for i, (name, proc) in enumerate(zip(binds, procs, strict=True)) if name is not None
+        )
         cols = list(getattr(compiled, "_result_columns", None) or [])
         self.keys: tuple[str, ...] = tuple(str(c[0]) for c in cols)
         rprocs = [c[3]._cached_result_processor(dialect, None) for c in cols]
@@ -76,13 +80,10 @@ class _Compiled:
         )
 
     def args(self, params: Mapping[str, Any]) -> list[Any]:
-        out = []
-        for name, proc, fixed in zip(self.binds, self.procs, self.fixed, strict=True):
-            if name is None:
-                out.append(fixed)
-                continue
+        out = list(self.fixed)
+        for i, name, proc in self.slots:
             value = params[name]
-            out.append(proc(value) if proc is not None and value is not None else value)
+            out[i] = proc(value) if proc is not None and value is not None else value
         return out
 
     def row(self, raw: Sequence[Any]) -> dict[str, Any]:

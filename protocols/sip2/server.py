@@ -131,7 +131,10 @@ class Sip2Server:
         try:
             while True:
                 try:
-                    data = await asyncio.wait_for(reader.read(65536), self.idle_timeout)
+                    # asyncio.timeout, not wait_for: wait_for wraps every read in a new Task
+                    # (one more event-loop hop per request on Python 3.11).
+                    async with asyncio.timeout(self.idle_timeout):
+                        data = await reader.read(65536)
                 except TimeoutError:
                     log.info(
                         "%s#%d idle for %ss: closing",
