@@ -32,7 +32,7 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from bench_catalogue_import import _isbn13, write_file  # noqa: E402
 
-from ils_bridge.catalogue.store import Catalogue  # noqa: E402
+from ils_bridge.catalogue.store import Catalogue, SearchQuery  # noqa: E402
 from ils_bridge.store import migrate  # noqa: E402
 from ils_bridge.store.engine import open_store  # noqa: E402
 from ils_bridge.store.schema import bibs  # noqa: E402
@@ -104,7 +104,7 @@ def run(cat: Catalogue, n: int, queries: int) -> None:
         for k in range(queries):
             q = make(k)
             t0 = time.perf_counter()
-            found = cat.search(limit=10, **q)
+            found = cat.search(SearchQuery(**q), limit=10)
             samples.append(time.perf_counter() - t0)
             hits += len(found)
         p50, p99 = percentiles(samples)

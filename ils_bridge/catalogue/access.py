@@ -14,6 +14,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import cast
 
 import pymarc
 
@@ -267,9 +268,31 @@ def _subjects(record: pymarc.Record, profile: Profile, flavour: Flavour) -> list
     return out
 
 
+class _TagIndex:
+    """A record's fields by tag, answering ``get_fields(tag)`` without scanning every field
+    (pymarc's does, and the profiles ask for a dozen tags per record)."""
+
+    __slots__ = ("_by_tag", "fields")
+
+    def __init__(self, record: pymarc.Record) -> None:
+        self.fields = record.fields
+        by_tag: dict[str, list[pymarc.Field]] = {}
+        for f in record.fields:
+            by_tag.setdefault(f.tag, []).append(f)
+        self._by_tag = by_tag
+
+    def get_fields(self, *tags: str) -> list[pymarc.Field]:
+        if len(tags) == 1:
+            return list(self._by_tag.get(tags[0], ()))
+        if not tags:
+            return list(self.fields)
+        return [f for f in self.fields if f.tag in tags]
+
+
 def extract_access_points(record: pymarc.Record, flavour: Flavour) -> AccessPoints:
     """Read the access points of ``record`` through the profile of ``flavour``."""
     profile = profile_for(flavour)
+    record = cast(pymarc.Record, _TagIndex(record))
     title, title_proper = _title(record, profile, flavour)
     variants = _first_values(record, profile.variant_titles, flavour)
     responsibility = [

@@ -108,7 +108,7 @@ def _clean_leader(leader: str, warnings: list[str]) -> str:
     return leader
 
 
-@dataclass
+@dataclass(slots=True)
 class _RawField:
     tag: str
     data: bytes | None = None  # control field
@@ -163,6 +163,17 @@ def _split_iso2709(data: bytes) -> Iterator[tuple[int, bytes]]:
         pos = end + 1
 
 
+_PRINTABLE_ASCII = [chr(b) for b in range(0x80) if chr(b).isprintable()]
+#: indicator bytes that need no repair → the two indicators
+_GOOD_INDICATORS = {
+    (a + b).encode("ascii"): a + b for a in _PRINTABLE_ASCII for b in _PRINTABLE_ASCII
+}
+#: first byte of a subfield → its code, None when it is not printable ASCII
+_SUBFIELD_CODES: list[str | None] = [
+    chr(b) if b < 0x80 and chr(b).isprintable() else None for b in range(256)
+]
+
+
 def _parse_structure(chunk: bytes, warnings: list[str]) -> tuple[str, list[_RawField]]:
     if len(chunk) < LEADER_LEN:
         raise _Damaged(f"only {len(chunk)} bytes: shorter than a leader")
@@ -197,8 +208,10 @@ def _parse_structure(chunk: bytes, warnings: list[str]) -> tuple[str, list[_RawF
                 f"field {tag} (directory entry {i // 12}) runs past the end of the record"
             )
         body = chunk[start : start + length]
-        ends = [k for k in (body.find(b"\x1e"), body.find(b"\x1d")) if k >= 0]
-        if not ends:
+        end = body.find(b"\x1e")
+        if end == length - 1 and b"\x1d" not in body:  # the common case: ends where it should
+            body = body[:end]
+        elif not (ends := [k for k in (end, body.find(b"\x1d")) if k >= 0]):
             warnings.append(f"field {tag} does not end with a field terminator")
         else:
             if min(ends) != len(body) - 1:
@@ -211,18 +224,20 @@ def _parse_structure(chunk: bytes, warnings: list[str]) -> tuple[str, list[_RawF
             fields.append(_RawField(tag, data=body))
             continue
         parts = body.split(b"\x1f")
-        inds = parts[0].decode("latin-1")
-        if len(inds) != 2:
-            warnings.append(f"field {tag} has {len(inds)} indicator characters")
-        inds = _indicator((inds + "  ")[0], tag, warnings) + _indicator(
-            inds[1:2] or " ", tag, warnings
-        )
+        inds = _GOOD_INDICATORS.get(parts[0])  # the common case: two printable ASCII
+        if inds is None:
+            raw_inds = parts[0].decode("latin-1")
+            if len(raw_inds) != 2:
+                warnings.append(f"field {tag} has {len(raw_inds)} indicator characters")
+            inds = _indicator((raw_inds + "  ")[0], tag, warnings) + _indicator(
+                raw_inds[1:2] or " ", tag, warnings
+            )
         subs: list[tuple[str, bytes]] = []
         for part in parts[1:]:
             if not part:
                 continue
-            code = chr(part[0])
-            if part[0] >= 0x80 or not code.isprintable():
+            code = _SUBFIELD_CODES[part[0]]
+            if code is None:
                 warnings.append(f"field {tag} has a non-ASCII subfield code, kept as '?'")
                 subs.append(("?", part))
             else:
@@ -262,6 +277,7 @@ def _parse_iso_record(
     lossy = False
     used = decision.used
     codec = used.codec
+    whole_field = used in (Charset.UTF8, Charset.GB18030)
 
     def decode(data: bytes) -> tuple[str, bool]:
         if used is not Charset.MARC8:
@@ -277,11 +293,24 @@ def _parse_iso_record(
             lossy |= bad
             record.fields.append(pymarc.Field(tag=f.tag, data=text.replace("\x1f", "\ufffd")))
             continue
+        raw_subs = f.subfields or []
+        texts: list[str] | None = None
+        if whole_field and len(raw_subs) > 1:
+            # One decode per field: values hold no 0x1F and, in UTF-8 and GB18030, 0x1F is
+            # never part of a multi-byte character, so this is the values' decodings joined
+            try:
+                texts = b"\x1f".join(v for _, v in raw_subs).decode(codec).split("\x1f")
+            except UnicodeDecodeError:
+                texts = None
         subfields = []
-        for code, value in f.subfields or []:
-            text, bad = decode(value)
-            lossy |= bad
-            subfields.append(pymarc.Subfield(code=code, value=text))
+        if texts is not None:
+            for (code, _), text in zip(raw_subs, texts, strict=True):
+                subfields.append(pymarc.Subfield(code=code, value=text))
+        else:
+            for code, value in raw_subs:
+                text, bad = decode(value)
+                lossy |= bad
+                subfields.append(pymarc.Subfield(code=code, value=text))
         record.fields.append(
             pymarc.Field(
                 tag=f.tag, indicators=pymarc.Indicators(f.ind1, f.ind2), subfields=subfields

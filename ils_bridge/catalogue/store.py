@@ -16,7 +16,8 @@ Storage
     points are columns (title, author, publisher, year, clc, local_number); every ISBN-13 and
     ISSN is a ``bib_isbns`` row. Search tokens (:mod:`ils_bridge.catalogue.search`) live in
     ``search_title``/``search_author``/``search_publisher``/``search_subject``, indexed by the
-    FTS5 table ``bib_fts`` on SQLite (kept in sync by triggers, so in the row's transaction) and
+    FTS5 table ``bib_fts`` on SQLite (kept in sync by triggers, so in the row's transaction;
+    import writes its new rows' entries itself, in the same transaction — migration 0005) and
     by pg_trgm GIN indexes on PostgreSQL. Brief records made by ``item add --title`` are rows
     with a title and no MARC; an imported record with the same ISBN completes them. They are
     searchable by title/author once indexed (:meth:`Catalogue.index_brief_records`, which
@@ -57,6 +58,9 @@ Search (for the Z39.50 target and the CLI)
 
     ``Catalogue.search(query, limit=…, offset=…)`` returns bib ids in ascending order
     (``limit=None``: all); ``Catalogue.search_count(query)`` the size of the whole result set;
+    ``Catalogue.search_head(query, n)`` the first ``n`` ids and that size together. On SQLite,
+    text words (FTS5 alone) and ISBN/ISSN terms are answered straight from their index in id
+    order and counted there — no id list, join or sort;
     ``Catalogue.summaries(ids)`` title/author/ISBNs/year for a hit list;
     ``Catalogue.get(id)`` the :class:`StoredRecord`; ``Catalogue.holdings(id)`` its items
     (:class:`Holding`: barcode, home library, location, where it is now, status, item type,
@@ -70,12 +74,15 @@ Search (for the Z39.50 target and the CLI)
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import datetime as dt
 import enum
+import gc
 import logging
 import multiprocessing
 import os
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.pool import AsyncResult
@@ -86,7 +93,6 @@ import pymarc
 import sqlalchemy as sa
 from sqlalchemy import Connection, func, select, update
 from sqlalchemy.dialects import postgresql as pg_dialect
-from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from ils_bridge.catalogue.access import (
     AccessPoints,
@@ -164,6 +170,7 @@ _TEXT_COLUMNS = {
     "publisher": "search_publisher",
     "subject": "search_subject",
 }
+_SEARCH_COLUMNS = tuple(_TEXT_COLUMNS.values())  # bib_fts's columns, in its order
 
 
 # ---------------------------------------------------------------------------------------
@@ -498,25 +505,35 @@ class Catalogue:
         batch: list[_Prepared] = []
         if workers is None:
             workers = min(os.cpu_count() or 1, 4)
-        for name, data in self._open_sources(sources, source_name):
-            summary.files.append(name)
-            for prepared in _prepared(name, data, syntax, charset, flav, workers):
-                done += 1
-                if isinstance(prepared, ImportFailure):
-                    summary.rejected += 1
-                    summary.failures.append(prepared)
-                    continue
-                if prepared.warned:
-                    summary.warnings += 1
-                batch.append(prepared)
-                if len(batch) >= chunk_size:
-                    self._import_chunk(
-                        batch, state, summary, dry_run, register_items, library_default
-                    )
-                    batch = []
-                    progress(done)
-        if batch:
-            self._import_chunk(batch, state, summary, dry_run, register_items, library_default)
+        # The cyclic garbage collector stays off for the run (and in the workers forked
+        # during it): the run's match state grows by several objects per record, and every
+        # full collection walks all of them again — about a third of a large import's time.
+        # An import makes next to no cyclic garbage; the collector is back on at the end.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            for name, data in self._open_sources(sources, source_name):
+                summary.files.append(name)
+                for prepared in _prepared(name, data, syntax, charset, flav, workers):
+                    done += 1
+                    if isinstance(prepared, ImportFailure):
+                        summary.rejected += 1
+                        summary.failures.append(prepared)
+                        continue
+                    if prepared.warned:
+                        summary.warnings += 1
+                    batch.append(prepared)
+                    if len(batch) >= chunk_size:
+                        self._import_chunk(
+                            batch, state, summary, dry_run, register_items, library_default
+                        )
+                        batch = []
+                        progress(done)
+            if batch:
+                self._import_chunk(batch, state, summary, dry_run, register_items, library_default)
+        finally:
+            if gc_was_enabled:
+                gc.enable()
         progress(done)
         return summary
 
@@ -716,7 +733,24 @@ class Catalogue:
             f"INSERT INTO bibs (id, {', '.join(names)}) "
             f"VALUES ({', '.join('?' * (len(names) + 1))})"
         )
-        conn.exec_driver_sql(sql, values)
+        bulk = conn.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'bib_fts_bulk'"
+        ).first()
+        if bulk is None:  # a store before migration 0005: the trigger indexes each row
+            conn.exec_driver_sql(sql, values)
+            return list(range(first, first + len(rows)))
+        # The insert trigger stands aside while bib_fts_bulk holds a row (migration 0005), and
+        # the index entries go in as one executemany: the trigger would flush FTS5's pending
+        # terms once per row. The flag row lives and dies inside this write transaction.
+        conn.exec_driver_sql("INSERT INTO bib_fts_bulk (active) VALUES (1)")
+        try:
+            conn.exec_driver_sql(sql, values)
+            conn.exec_driver_sql(
+                f"INSERT INTO bib_fts (rowid, {', '.join(_SEARCH_COLUMNS)}) VALUES (?, ?, ?, ?, ?)",
+                [(first + n, *(row.get(c) for c in _SEARCH_COLUMNS)) for n, row in enumerate(rows)],
+            )
+        finally:
+            conn.exec_driver_sql("DELETE FROM bib_fts_bulk")
         return list(range(first, first + len(rows)))
 
     @staticmethod
@@ -737,11 +771,18 @@ class Catalogue:
             if k not in seen:
                 seen.add(k)
                 unique.append(r)
-        stmt: Any
+        if not unique:
+            return
         if self.store.is_sqlite:
-            stmt = sqlite_dialect.insert(bib_isbns).on_conflict_do_nothing()
-        else:
-            stmt = pg_dialect.insert(bib_isbns).on_conflict_do_nothing()
+            # plain tuples through the driver: the same statement SQLAlchemy would issue,
+            # without its per-row parameter processing
+            conn.exec_driver_sql(
+                "INSERT INTO bib_isbns (bib_id, isbn, kind) VALUES (?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                [(r["bib_id"], r["isbn"], r["kind"]) for r in unique],
+            )
+            return
+        stmt = pg_dialect.insert(bib_isbns).on_conflict_do_nothing()
         for part in _chunks(unique, 1000):
             conn.execute(stmt, list(part))
 
@@ -1055,21 +1096,72 @@ class Catalogue:
         """Bib ids matching ``query`` (a tree, a :class:`SearchQuery`, or field keywords
         ANDed), ascending; ``limit=None`` for all."""
         tree = self._tree(query, fields)
-        cond = self._condition(tree)
-        stmt = select(bibs.c.id).where(cond).order_by(bibs.c.id).offset(offset)
-        if limit is not None:
-            stmt = stmt.limit(limit)
+        plan = self._fast_plan(tree)
+        if plan is not None:
+            with sqlite_read(self.store) as db:
+                return _fast_ids(db, plan, limit, offset)
         with self.store.read() as conn:
-            return [int(i) for i in conn.execute(stmt).scalars()]
+            return self._search_ids(conn, tree, limit, offset)
 
     def search_count(
         self, query: Query | SearchQuery | None = None, **fields: str | int | None
     ) -> int:
-        cond = self._condition(self._tree(query, fields))
+        tree = self._tree(query, fields)
+        plan = self._fast_plan(tree)
+        if plan is not None:
+            with sqlite_read(self.store) as db:
+                return _fast_count(db, plan)
         with self.store.read() as conn:
-            return int(
-                conn.execute(select(func.count()).select_from(bibs).where(cond)).scalar_one()
-            )
+            return self._count(conn, tree)
+
+    def search_head(
+        self, query: Query | SearchQuery, head: int, count_by_fetch: int = 20_000
+    ) -> tuple[list[int], int]:
+        """The first ``head`` ids of the result set (ascending) and its size, read in one
+        transaction. A query FTS5 answers alone is counted by FTS5 (cheap); any other query
+        fetches up to ``count_by_fetch`` ids to count them (one pass of the indexes instead
+        of a search and a count) and counts with SQL past that."""
+        tree = self._tree(query, {})
+        plan = self._fast_plan(tree)
+        if plan is not None:
+            with sqlite_read(self.store) as db:
+                ids = _fast_ids(db, plan, head + 1, 0)
+                if len(ids) <= head:
+                    return ids, len(ids)
+                return ids[:head], _fast_count(db, plan)
+        with self.store.read() as conn:
+            ids = self._search_ids(conn, tree, count_by_fetch + 1, 0)
+            hits = len(ids) if len(ids) <= count_by_fetch else self._count(conn, tree)
+            return ids[:head], hits
+
+    def _fast_plan(self, tree: Query) -> _FastPlan | None:
+        """SQLite: a plan answering ``tree`` with one index and no SQLAlchemy statement
+        (FTS5 words, or ISBN/ISSN codes), or None for the general path."""
+        if not self.store.is_sqlite:
+            return None
+        expr = _pure_fts(tree)
+        if expr is not None:
+            return ("fts", expr)
+        if (
+            isinstance(tree, Term)
+            and tree.field in ("isbn", "issn")
+            and tree.relation == "="
+            and tree.truncation is Truncation.NONE
+        ):
+            return ("codes", tuple(_code_values(tree.value.strip(), only=tree.field)))
+        return None
+
+    def _search_ids(
+        self, conn: Connection, tree: Query, limit: int | None, offset: int
+    ) -> list[int]:
+        stmt = select(bibs.c.id).where(self._condition(tree)).order_by(bibs.c.id).offset(offset)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        return [int(i) for i in conn.execute(stmt).scalars()]
+
+    def _count(self, conn: Connection, tree: Query) -> int:
+        cond = self._condition(tree)
+        return int(conn.execute(select(func.count()).select_from(bibs).where(cond)).scalar_one())
 
     @staticmethod
     def _tree(query: Query | SearchQuery | None, fields: dict[str, str | int | None]) -> Query:
@@ -1243,6 +1335,29 @@ def _prepared(
             yield from in_flight.popleft().get()
 
 
+def _pure_fts(node: Query) -> str | None:
+    """The FTS5 MATCH expression that answers ``node`` by itself ("" when it can match
+    nothing: a term of punctuation only), or None when the tree needs more than FTS5 (codes,
+    years, OR/NOT, or a term to refuse: those take the general path and its errors)."""
+    if isinstance(node, Term):
+        if not _fts_term(node) and not (
+            node.field == "any"
+            and node.relation == "="
+            and node.truncation in (Truncation.NONE, Truncation.RIGHT)
+            and _code_condition(node.value.strip()) is None
+        ):
+            return None
+        return Catalogue._fts_expression(node) or ""
+    if isinstance(node, And) and node.operands:
+        parts = [_pure_fts(n) for n in node.operands]
+        if any(p is None for p in parts):
+            return None
+        if any(not p for p in parts):
+            return ""
+        return " AND ".join(f"({p})" for p in parts)
+    return None
+
+
 def _fts_term(term: Term) -> bool:
     """A term answered by FTS5 alone (so several can share one MATCH)."""
     return (
@@ -1267,6 +1382,14 @@ def _fts_in(expr: str) -> sa.ColumnElement[bool]:
 
 def _code_condition(value: str, only: str | None = None) -> sa.ColumnElement[bool] | None:
     """Records holding the ISBN or ISSN ``value`` (any kind), or None if it is neither."""
+    wanted = _code_values(value, only)
+    if not wanted:
+        return None
+    return bibs.c.id.in_(select(bib_isbns.c.bib_id).where(bib_isbns.c.isbn.in_(wanted)))
+
+
+def _code_values(value: str, only: str | None = None) -> list[str]:
+    """The ``bib_isbns`` values a code search for ``value`` looks up (none: not a code)."""
     wanted: list[str] = []
     if only in (None, "isbn"):
         result = extract_isbn(value)
@@ -1280,9 +1403,69 @@ def _code_condition(value: str, only: str | None = None) -> sa.ColumnElement[boo
         issn = normalise_issn(value)
         if isinstance(issn, Code):
             wanted.append(issn.value)
-    if not wanted:
-        return None
-    return bibs.c.id.in_(select(bib_isbns.c.bib_id).where(bib_isbns.c.isbn.in_(wanted)))
+    return wanted
+
+
+# ---------------------------------------------------------------------------------------
+# SQLite fast path: the searches a Z39.50 target answers thousands of times a second, as
+# plain SQL on the DBAPI connection (SQLAlchemy's per-statement cost is several times the
+# query's own on these).
+
+_FastPlan = tuple[str, Any]  # ("fts", MATCH expression) | ("codes", tuple of values)
+
+
+@contextlib.contextmanager
+def sqlite_read(store: Store) -> Iterator[sqlite3.Connection]:
+    """A pooled SQLite DBAPI connection inside one read transaction (deferred ``BEGIN``, as
+    :meth:`Store.read`), for hot read paths."""
+    raw = store.engine.raw_connection()
+    try:
+        db = raw.driver_connection
+        assert isinstance(db, sqlite3.Connection)
+        db.execute("BEGIN")
+        try:
+            yield db
+        finally:
+            db.execute("ROLLBACK")
+    finally:
+        raw.close()
+
+
+def _fast_ids(db: sqlite3.Connection, plan: _FastPlan, limit: int | None, offset: int) -> list[int]:
+    kind, arg = plan
+    lim = -1 if limit is None else limit
+    if kind == "fts":
+        if not arg:
+            return []
+        # FTS5 alone, in rowid (= bib id) order: no IN list, no join, no sort. The triggers
+        # keep bib_fts's rowids exactly the ids of bibs.
+        sql = "SELECT rowid FROM bib_fts WHERE bib_fts MATCH ? ORDER BY rowid LIMIT ? OFFSET ?"
+        params: tuple[Any, ...] = (arg, lim, offset)
+    else:
+        if not arg:
+            return []
+        # bib_isbns.bib_id references bibs.id (ON DELETE CASCADE): every one is a record
+        marks = ", ".join("?" * len(arg))
+        sql = (
+            f"SELECT DISTINCT bib_id FROM bib_isbns WHERE isbn IN ({marks}) "
+            "ORDER BY bib_id LIMIT ? OFFSET ?"
+        )
+        params = (*arg, lim, offset)
+    return [r[0] for r in db.execute(sql, params).fetchall()]
+
+
+def _fast_count(db: sqlite3.Connection, plan: _FastPlan) -> int:
+    kind, arg = plan
+    if not arg:
+        return 0
+    if kind == "fts":
+        row = db.execute("SELECT count(*) FROM bib_fts WHERE bib_fts MATCH ?", (arg,)).fetchone()
+    else:
+        marks = ", ".join("?" * len(arg))
+        row = db.execute(
+            f"SELECT count(DISTINCT bib_id) FROM bib_isbns WHERE isbn IN ({marks})", arg
+        ).fetchone()
+    return int(row[0])
 
 
 def _syntax(value: str | Syntax | None) -> Syntax | None:

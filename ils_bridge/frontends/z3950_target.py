@@ -70,7 +70,17 @@ from protocols.z3950.target import (
 from ..catalogue.access import extract_access_points
 from ..catalogue.model import Charset, Flavour
 from ..catalogue.reader import read_iso2709, read_marcxml
-from ..catalogue.store import And, AndNot, Catalogue, Or, Query, Term, Truncation, UnsupportedSearch
+from ..catalogue.store import (
+    And,
+    AndNot,
+    Catalogue,
+    Or,
+    Query,
+    Term,
+    Truncation,
+    UnsupportedSearch,
+    sqlite_read,
+)
 from ..catalogue.writer import MarcWriteError, to_iso2709, to_marcxml
 from ..store.engine import Store
 from ..store.schema import bibs, items, libraries
@@ -289,7 +299,8 @@ query, and fetch later pages again (ids ascending, so pages are stable)."""
 
 COUNT_BY_FETCH = 20_000
 """Up to this many hits the ids are fetched (and dropped past MATERIALISE) to count them: one
-pass of the index instead of a search and a count."""
+pass of the index instead of a search and a count. (Queries FTS5 answers alone — title,
+author, … words — are counted by FTS5 instead: see ``Catalogue.search_head``.)"""
 
 
 @dataclass(frozen=True)
@@ -441,14 +452,10 @@ class CatalogueBackend:
 
     def _search(self, tree: Query, libs: list[int] | None) -> tuple[int, array[int] | _Lazy]:
         if libs is None:
-            # one pass of the index gives the ids and, up to COUNT_BY_FETCH hits, the count
-            first = self.catalogue.search(tree, limit=COUNT_BY_FETCH + 1)
-            if len(first) <= MATERIALISE:
-                return len(first), array("q", first)
-            hits = len(first)
-            if hits > COUNT_BY_FETCH:
-                hits = self.catalogue.search_count(tree)
-            return hits, _Lazy(tree, array("q", first[:MATERIALISE]))
+            first, hits = self.catalogue.search_head(tree, MATERIALISE, COUNT_BY_FETCH)
+            if hits <= MATERIALISE:
+                return hits, array("q", first)
+            return hits, _Lazy(tree, array("q", first))
         ids = self.catalogue.search(tree, limit=None)
         held: set[int] = set()
         with self.store.read() as conn:
@@ -487,6 +494,19 @@ class CatalogueBackend:
         return await self._run(later)
 
     def _rows(self, ids: Sequence[int]) -> dict[int, _Row]:
+        if self.store.is_sqlite and ids:
+            # a page of records per present: plain SQL on the DBAPI connection
+            marks = ", ".join("?" * len(ids))
+            with sqlite_read(self.store) as db:
+                raw = db.execute(
+                    "SELECT id, marc, marc_syntax, flavour, title, author, isbn FROM bibs "
+                    f"WHERE id IN ({marks})",
+                    tuple(ids),
+                ).fetchall()
+            return {
+                r[0]: _Row(r[0], r[1], r[2], Flavour(r[3]) if r[3] else None, r[4], r[5], r[6])
+                for r in raw
+            }
         with self.store.read() as conn:
             rows = conn.execute(
                 select(

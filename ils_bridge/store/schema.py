@@ -238,6 +238,13 @@ loans = Table(
         postgresql_where=text("returned_at IS NULL"),
     ),
     Index("ix_loans_patron", "patron_id"),
+    # A patron's open loans (limits, patron information) without reading their whole history.
+    Index(
+        "ix_loans_open_patron",
+        "patron_id",
+        sqlite_where=text("returned_at IS NULL"),
+        postgresql_where=text("returned_at IS NULL"),
+    ),
 )
 
 transits = Table(
@@ -285,6 +292,8 @@ holds = Table(
         name="status",
     ),
     Index("ix_holds_bib_status", "bib_id", "status"),
+    Index("ix_holds_item", "item_id"),
+    Index("ix_holds_patron_status", "patron_id", "status"),
 )
 
 events = Table(

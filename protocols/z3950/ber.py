@@ -16,6 +16,7 @@ contents.  Every malformed input raises :class:`BerError` (a ``ValueError``).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "decode",
     "decode_prefix",
     "encode",
+    "encoded_size",
     "frame_length",
     "int_from_content",
     "int_to_content",
@@ -263,7 +265,18 @@ def decode(data: bytes, limits: BerLimits = DEFAULT_LIMITS) -> Tlv:
 # --------------------------------------------------------------------------- encoding
 
 
+_SHORT_IDENTIFIERS = {
+    (cls, constructed, number): bytes([(cls << 6) | (0x20 if constructed else 0) | number])
+    for cls in range(4)
+    for constructed in (False, True)
+    for number in range(0x1F)
+}
+
+
 def _identifier(tlv: Tlv) -> bytes:
+    short = _SHORT_IDENTIFIERS.get((tlv.cls, tlv.constructed, tlv.number))
+    if short is not None:
+        return short
     if not 0 <= tlv.cls <= 3 or tlv.number < 0:
         raise BerError("invalid tag")
     first = (tlv.cls << 6) | (0x20 if tlv.constructed else 0)
@@ -301,6 +314,12 @@ def _encode_into(tlv: Tlv, out: bytearray, indefinite: bool) -> None:
         _encode_into(child, inner, indefinite)
     out += _length(len(inner))
     out += inner
+
+
+def encoded_size(tlv: Tlv) -> int:
+    """``len(encode(tlv))`` (definite lengths), without building the bytes."""
+    n = sum(map(encoded_size, tlv.children)) if tlv.constructed else len(tlv.content)
+    return len(_identifier(tlv)) + (1 if n < 0x80 else 1 + (n.bit_length() + 7) // 8) + n
 
 
 def encode(tlv: Tlv, *, indefinite: bool = False) -> bytes:
@@ -346,8 +365,10 @@ MAX_OID_OCTETS = 128
 MAX_ARC_OCTETS = 5
 
 
+@functools.lru_cache(maxsize=512)
 def oid_to_content(oid: str) -> bytes:
-    """Dotted OBJECT IDENTIFIER (``"1.2.840.10003.5.10"``) to content octets."""
+    """Dotted OBJECT IDENTIFIER (``"1.2.840.10003.5.10"``) to content octets (memoised:
+    a session encodes the same few OIDs with every record)."""
     try:
         arcs = [int(part) for part in oid.split(".")]
     except ValueError as exc:
@@ -368,7 +389,13 @@ def oid_to_content(oid: str) -> bytes:
 
 
 def oid_from_content(content: bytes) -> str:
-    """OBJECT IDENTIFIER content octets to dotted form, refusing overlong arcs."""
+    """OBJECT IDENTIFIER content octets to dotted form, refusing overlong arcs (memoised;
+    a refusal raises again every time)."""
+    return _oid_from_content(bytes(content))
+
+
+@functools.lru_cache(maxsize=512)
+def _oid_from_content(content: bytes) -> str:
     if not content or len(content) > MAX_OID_OCTETS:
         raise BerError("bad OBJECT IDENTIFIER length")
     if content[-1] & 0x80:

@@ -55,7 +55,7 @@ from .apdu import (
     SearchResponse,
     external_to_tlv,
 )
-from .ber import BerLimits, encode
+from .ber import BerLimits, encoded_size
 from .charneg import CharsetProposal, find_charneg, normalise_charset, response_info
 from .connection import (
     CONNECTION_CLOSED,
@@ -263,8 +263,12 @@ class TargetSession:
         self.exceptional_record_size = config.exceptional_record_size
 
     async def _call(self, call: Awaitable[T]) -> T:
-        """Await a backend call within ``backend_timeout`` (expiry becomes diagnostic 2)."""
-        return await asyncio.wait_for(call, self.config.backend_timeout)
+        """Await a backend call within ``backend_timeout`` (expiry becomes diagnostic 2).
+
+        ``asyncio.timeout`` rather than ``wait_for``: the call runs in this task, so a backend
+        that answers without waiting (SQLite in-process) costs no extra task or loop turn."""
+        async with asyncio.timeout(self.config.backend_timeout):
+            return await call
 
     async def handle(
         self, pdu: Event
@@ -551,7 +555,7 @@ class TargetSession:
                 out.append(NamePlusRecord(rec, rs.databases[0]))
                 continue
             ext = self._to_external(rec)
-            size = len(encode(external_to_tlv(ext)))
+            size = encoded_size(external_to_tlv(ext))
             name = rec.database or rs.databases[0]
             if size > self.exceptional_record_size:
                 out.append(NamePlusRecord(_diag(diag.RECORD_TOO_LARGE, str(size)), name))
@@ -622,7 +626,8 @@ class Z3950Target:
                     break
                 if event is NEED_DATA:
                     try:
-                        data = await asyncio.wait_for(reader.read(65536), cfg.idle_timeout)
+                        async with asyncio.timeout(cfg.idle_timeout):
+                            data = await reader.read(65536)
                     except TimeoutError:
                         if assoc.state in (State.OPEN, State.IDLE, State.INITIALISING):
                             with contextlib.suppress(ProtocolError):

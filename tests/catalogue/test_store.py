@@ -355,7 +355,7 @@ def test_brief_record_is_completed_by_its_full_record(cluster3: Cluster, fixture
     cluster3.add_item("C0000001", library="CEN", title="红楼梦(简)", isbn="9787020002207")
     cat = Catalogue(cluster3.store, cluster3)
     assert cat.count() == 0
-    assert cat.index_brief_records() == 1
+    assert cat.index_brief_records() == 0  # `item add` already gave the brief record its tokens
     [brief] = cat.search(title="红楼梦")  # brief records are searchable by title
     assert cat.get(brief).is_brief
     s = cat.import_records([fixtures / "twins.xml"])
