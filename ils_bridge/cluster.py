@@ -273,8 +273,12 @@ class Cluster:
         endpoint: Endpoint | None = None,
         opened_on: dt.date | None = None,
         encoding: str = "utf-8",
+        ranges: Sequence[tuple[str, str, str]] = (),
     ) -> Library:
+        """Register a library; ``ranges`` are (kind, first, last) code ranges added in the same
+        transaction, so a library whose ranges overlap another's is not registered at all."""
         value = self.normalise(CodeKind.LIBRARY, code)
+        wanted_ranges = [self.parse_range(k, f, last) for k, f, last in ranges]
         oi = self.normalise(CodeKind.OWNER_CODE, owner_code) if owner_code else None
         if kind not in LIBRARY_KINDS:
             raise InvalidInput(f"unknown library kind {kind!r} (one of {', '.join(LIBRARY_KINDS)})")
@@ -338,6 +342,8 @@ class Cluster:
                                    library_id=lib_id)
                 row = conn.execute(select(libraries).where(libraries.c.id == lib_id)).mappings().one()
                 self._event(conn, "library-added", library=row, detail={"kind": kind, "adapter": adapter})
+                for rng in wanted_ranges:
+                    self._add_range(conn, row, rng)
         except IntegrityError:
             if oi and self._held("owner-code", oi) and not self._held("library", value):
                 raise self._duplicate_after_race("owner-code", "owner code", oi) from None
@@ -506,45 +512,56 @@ class Cluster:
             for r in conn.execute(q).mappings()
         ]
 
-    def add_range(self, library: str, kind: str, first: str, last: str) -> CodeRange:
+    def parse_range(self, kind: str, first: str, last: str) -> CodeRange:
+        """A range from its first and last codes as typed (normalised first)."""
+        if kind not in ("item", "patron"):
+            raise InvalidInput(f"unknown range kind {kind!r} (item or patron)")
         code_kind = CodeKind.BARCODE if kind == "item" else CodeKind.CARD
         try:
-            rng = parse_range(kind, self.normalise(code_kind, first), self.normalise(code_kind, last))
+            return parse_range(kind, self.normalise(code_kind, first), self.normalise(code_kind, last))
         except RangeError as exc:
             raise InvalidInput(str(exc)) from None
+
+    def add_range(self, library: str, kind: str, first: str, last: str) -> CodeRange:
+        rng = self.parse_range(kind, first, last)
         with self.store.write() as conn:
-            if not self.store.is_sqlite:
-                # Serialise range changes across hub processes (SQLite's BEGIN IMMEDIATE already does).
-                conn.exec_driver_sql("LOCK TABLE code_ranges IN SHARE ROW EXCLUSIVE MODE")
             lib = self._library_row(conn, library)
-            rng = CodeRange(rng.kind, rng.prefix, rng.width, rng.first, rng.last, lib["code"])
-            for other in self._all_ranges(conn):
-                if overlaps(rng, other):
-                    raise Conflict(
-                        f"{kind} range {rng.label()} overlaps {other.kind} range {other.label()} "
-                        f"of library {other.library}"
-                    )
-            # Codes already issued by other libraries inside the new range?
-            clash = conn.execute(
-                select(identifiers.c.value, libraries.c.code)
-                .select_from(identifiers.outerjoin(libraries, identifiers.c.library_id == libraries.c.id))
-                .where(
-                    identifiers.c.namespace == CIRC,
-                    identifiers.c.value.like(_like_prefix(rng.prefix)),
-                    func.length(identifiers.c.value) == rng.length,
-                    or_(identifiers.c.library_id != lib["id"], identifiers.c.kind != ("barcode" if kind == "item" else "card")),
+            return self._add_range(conn, lib, rng)
+
+    def _add_range(self, conn: Connection, lib: RowMapping, rng: CodeRange) -> CodeRange:
+        """Add ``rng`` for ``lib`` inside the caller's write transaction, or refuse it."""
+        if not self.store.is_sqlite:
+            # Serialise range changes across hub processes (SQLite's BEGIN IMMEDIATE already does).
+            conn.exec_driver_sql("LOCK TABLE code_ranges IN SHARE ROW EXCLUSIVE MODE")
+        kind = rng.kind
+        rng = CodeRange(rng.kind, rng.prefix, rng.width, rng.first, rng.last, lib["code"])
+        for other in self._all_ranges(conn):
+            if overlaps(rng, other):
+                raise Conflict(
+                    f"{kind} range {rng.label()} overlaps {other.kind} range {other.label()} "
+                    f"of library {other.library}"
                 )
-            ).all()
-            for value, holder_lib in clash:
-                if rng.contains(value):
-                    raise Conflict(
-                        f"{kind} range {rng.label()} contains {value}, already issued by library {holder_lib}"
-                    )
-            conn.execute(insert(code_ranges).values(
-                library_id=lib["id"], kind=kind, prefix=rng.prefix, width=rng.width,
-                first=rng.first, last=rng.last, created_at=now(),
-            ))
-            self._event(conn, "range-added", library=lib, detail={"kind": kind, "range": rng.label()})
+        # Codes already issued by other libraries inside the new range?
+        clash = conn.execute(
+            select(identifiers.c.value, libraries.c.code)
+            .select_from(identifiers.outerjoin(libraries, identifiers.c.library_id == libraries.c.id))
+            .where(
+                identifiers.c.namespace == CIRC,
+                identifiers.c.value.like(_like_prefix(rng.prefix)),
+                func.length(identifiers.c.value) == rng.length,
+                or_(identifiers.c.library_id != lib["id"], identifiers.c.kind != ("barcode" if kind == "item" else "card")),
+            )
+        ).all()
+        for value, holder_lib in clash:
+            if rng.contains(value):
+                raise Conflict(
+                    f"{kind} range {rng.label()} contains {value}, already issued by library {holder_lib}"
+                )
+        conn.execute(insert(code_ranges).values(
+            library_id=lib["id"], kind=kind, prefix=rng.prefix, width=rng.width,
+            first=rng.first, last=rng.last, created_at=now(),
+        ))
+        self._event(conn, "range-added", library=lib, detail={"kind": kind, "range": rng.label()})
         return rng
 
     def list_ranges(self, library: str | None = None) -> list[CodeRange]:

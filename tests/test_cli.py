@@ -73,6 +73,15 @@ def test_branch_add_duplicate_is_one_clear_line(cli: CLI) -> None:
     cli("branch", "add", "NEW", code=2)  # --name missing
 
 
+def test_branch_add_with_ranges(cli: CLI) -> None:
+    cli("branch", "add", "WZ", "--name", "王江泾", "--item-range", "W0000000:W4999999",
+        "--patron-range", "R0000000:R0999999")
+    proc = cli("branch", "add", "ZZ", "--name", "z", "--item-range", "W4000000:W5999999", code=1)
+    assert "overlaps item range W0000000–W4999999 of library WZ" in proc.stderr
+    assert "ZZ" not in cli("branch", "list").stdout
+    cli("branch", "add", "ZZ", "--name", "z", "--item-range", "W4000000", code=2)
+
+
 def test_branch_list_json_and_show(cli: CLI) -> None:
     data = json.loads(cli("branch", "list", "--json").stdout)
     assert [(b["code"], b["kind"], b["parent"]) for b in data] == [("CEN", "central", None), ("XT", "branch", "CEN")]

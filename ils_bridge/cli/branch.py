@@ -68,19 +68,32 @@ def with_endpoint_options(f: F) -> F:
 @click.option("--adapter", default="local", show_default=True, help="Branch adapter (see `ils-bridge plugins list --all`).")
 @click.option("--opened-on", type=click.DateTime(["%Y-%m-%d"]), help="Opening date (YYYY-MM-DD).")
 @click.option("--encoding", default="utf-8", show_default=True, help="Character encoding of the branch system.")
+@click.option("--item-range", "item_ranges", multiple=True, metavar="FIRST:LAST",
+              help="Item barcodes this library issues, e.g. X0000000:X4999999 (repeatable).")
+@click.option("--patron-range", "patron_ranges", multiple=True, metavar="FIRST:LAST",
+              help="Reader card numbers this library issues (repeatable).")
 @with_endpoint_options
 @json_option
 @pass_app
 def branch_add(
     app: App, code: str, name: str, kind: str, parent: str | None, owner_code: str | None,
-    adapter: str, opened_on: dt.datetime | None, encoding: str, ip: str | None, domain: str | None,
-    dynamic: bool, port: int | None, as_json: bool,
+    adapter: str, opened_on: dt.datetime | None, encoding: str, item_ranges: tuple[str, ...],
+    patron_ranges: tuple[str, ...], ip: str | None, domain: str | None, dynamic: bool, port: int | None,
+    as_json: bool,
 ) -> None:
-    """Register a library with code CODE."""
+    """Register a library with code CODE (and its code ranges: refused whole if any overlaps)."""
+    ranges = []
+    for kind_, specs in (("item", item_ranges), ("patron", patron_ranges)):
+        for spec in specs:
+            first, sep, last = spec.partition(":")
+            if not sep or not first.strip() or not last.strip():
+                raise click.BadParameter(f"{spec!r}: give FIRST:LAST, e.g. X0000000:X4999999",
+                                         param_hint=f"--{kind_}-range")
+            ranges.append((kind_, first, last))
     lib = app.cluster.add_library(
         code, name=name, kind=kind, parent=parent, owner_code=owner_code, adapter=adapter,
         endpoint=_endpoint(ip, domain, dynamic, port), opened_on=opened_on.date() if opened_on else None,
-        encoding=encoding,
+        encoding=encoding, ranges=ranges,
     )
     if as_json:
         echo_json(lib.as_json())

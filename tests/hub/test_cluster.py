@@ -191,3 +191,20 @@ def test_brief_records_of_added_items_are_searchable_at_once(cluster3: Cluster) 
     assert len(catalogue.search(title="红楼")) == 1
     assert len(catalogue.search(author="雪芹")) == 1
     assert catalogue.search(title="楼红") == []
+
+
+def test_branch_add_with_ranges_is_all_or_nothing(cluster3: Cluster) -> None:
+    lib = cluster3.add_library("WZ2", name="王江泾二分馆", ranges=[("item", "V0000000", "V0999999"),
+                                                              ("patron", "Q0000000", "Q0999999")])
+    assert lib.code == "WZ2"
+    assert {(r.kind, r.label()) for r in cluster3.list_ranges("WZ2")} == {
+        ("item", "V0000000–V0999999"), ("patron", "Q0000000–Q0999999")}
+    with pytest.raises(Conflict, match="overlaps item range X0000000–X4999999 of library XT"):
+        cluster3.add_library("NEW", name="新馆", owner_code="CN-330411-B-NEW",
+                             ranges=[("item", "N0000000", "N0999999"), ("item", "X4000000", "X5999999")])
+    # Nothing of the refused library was kept: code, owner code and first range are all free.
+    assert "NEW" not in {lib.code for lib in cluster3.list_libraries()}
+    cluster3.add_library("NEW", name="新馆", owner_code="CN-330411-B-NEW",
+                         ranges=[("item", "N0000000", "N0999999")])
+    with pytest.raises(InvalidInput):
+        cluster3.add_library("BAD", name="坏", ranges=[("item", "N1", "N0100")])
