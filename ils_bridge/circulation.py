@@ -360,6 +360,10 @@ class _Abort(Exception):
         self.result = result
 
 
+#: ``json.dumps(detail, ensure_ascii=False, default=str)`` without building an encoder per call.
+_DETAIL_JSON = json.JSONEncoder(ensure_ascii=False, default=str).encode
+
+
 def _raw(raw: str, value: str) -> dict[str, str]:
     """The scanned text for the audit trail, when it differs from the canonical code."""
     return {"raw": privacy.mask_text(raw[:64])} if raw != value else {}
@@ -754,7 +758,9 @@ class Circulation:
             ).first():
                 return Refusal("is-item-barcode", "这是图书条码，不是读者证。请先扫描读者证。")
             return Refusal("invalid-card", f"无法识别此读者证号（{code.reason}）。请联系工作人员。")
-        stored, _shown, _h = self._cluster.card_storage(code.value)
+        # Only an 18-character card can be a resident ID (stored as a keyed hash): any other
+        # card is stored as it is (Cluster.card_storage), without normalising it again.
+        stored = self._cluster.card_storage(code.value)[0] if len(code.value) == 18 else code.value
         row = (_PATRON_BY_CARD_LOCK if lock else _PATRON_BY_CARD).first(conn, card=stored)
         if row is not None:
             return row
@@ -849,7 +855,7 @@ class Circulation:
             "p_item_home_code": libs[item["home_library_id"]]["code"] if item is not None else None,
             "p_patron_home_code": libs[patron["home_library_id"]]["code"] if patron is not None else None,
             "p_terminal": ctx.terminal,
-            "p_detail": json.dumps(detail, ensure_ascii=False, default=str) if detail else None,
+            "p_detail": _DETAIL_JSON(detail) if detail else None,
         }
 
     def _event(

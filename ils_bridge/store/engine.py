@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any
 import platformdirs
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 log = logging.getLogger(__name__)
@@ -96,10 +98,14 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        if conn.get_execution_options().get("ils_bridge_readonly"):
-            conn.exec_driver_sql("BEGIN")
-        else:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Straight on the DBAPI connection (the path of ils_bridge.store.statements): the full
+        # execution path costs more than the BEGIN itself. Errors are wrapped as SQLAlchemy's.
+        sql = "BEGIN" if conn.get_execution_options().get("ils_bridge_readonly") else "BEGIN IMMEDIATE"
+        dbapi = conn.connection.driver_connection
+        try:
+            dbapi.execute(sql).close()  # type: ignore[union-attr]
+        except sqlite3.Error as exc:
+            raise DBAPIError.instance(sql, (), exc, sqlite3.Error, dialect=conn.dialect) from exc
 
 
 def open_store(url: str | None = None, *, create_dirs: bool = True) -> Store:

@@ -225,7 +225,7 @@ def _verify(frame: bytes, t: _Trailer, config: CodecConfig) -> Leniency:
                 kind=ErrorKind.CHECKSUM,
             )
         needed |= Leniency.CODEPOINT_SUM
-    if needed & ~config.accept:
+    if needed is not Leniency.NONE and needed & ~config.accept:
         raise LocalProtocolError(
             f"checksum AZ{t.digits} verifies only with {needed}", kind=ErrorKind.CHECKSUM
         )
@@ -240,11 +240,17 @@ def _looks_like_field_start(rest: bytes, pos: int, delim: int) -> bool:
     return pos + 1 < len(rest) and rest[pos] in _LETTERS and rest[pos + 1] in _LETTERS
 
 
+#: The width of each message class's fixed part.
+_FIXED_WIDTH: dict[type[Message], int] = {}
+
+
 def _fixed_split(
     cls: type[Message], rest: bytes, config: CodecConfig
 ) -> tuple[bytes, int, Leniency]:
     """Return (fixed bytes padded to width, index where variable fields start, leniency)."""
-    width = sum(w for _, w in cls.FIXED)
+    width = _FIXED_WIDTH.get(cls)
+    if width is None:
+        width = _FIXED_WIDTH[cls] = sum(w for _, w in cls.FIXED)
     delim = ord(config.delimiter)
     if _looks_like_field_start(rest, width, delim) and delim not in rest[:width]:
         return rest[:width], width, Leniency.NONE
@@ -293,14 +299,15 @@ def decode(frame: bytes, config: CodecConfig = DEFAULT_CONFIG) -> Message:
         config.error_detection is not ErrorDetection.OFF or len(trailer.digits) == 4
     ):
         if config.error_detection is not ErrorDetection.OFF:
-            leniency |= _verify(frame, trailer, config)
+            leniency = _verify(frame, trailer, config)  # (leniency is still NONE here)
         body_end, sequence, checksummed = trailer.body_end, trailer.sequence, True
     elif config.error_detection is ErrorDetection.REQUIRED:
         raise LocalProtocolError("error detection required: no AZ trailer", kind=ErrorKind.CHECKSUM)
 
     rest = frame[2:body_end]
     fixed_raw, var_start, lenient = _fixed_split(cls, rest, config)
-    leniency |= lenient
+    if lenient is not Leniency.NONE:
+        leniency |= lenient
     values: dict[str, str] = {}
     pos = 0
     text_fixed = fixed_raw.decode("latin-1")

@@ -36,6 +36,9 @@ def format_date(when: datetime | None) -> str:
     if when is None:
         return BLANK_DATE
     if when.tzinfo is None:
+        if when.year >= 1000:  # what strftime gives, without its cost
+            return (f"{when.year}{when.month:02d}{when.day:02d}    "
+                    f"{when.hour:02d}{when.minute:02d}{when.second:02d}")
         return when.strftime("%Y%m%d    %H%M%S")
     return when.astimezone(UTC).strftime("%Y%m%d   Z%H%M%S")
 

@@ -82,6 +82,8 @@ MASKED_CODES: Final = frozenset({"AA", "AD", "AC", "CO"})
 """Fields never shown in clear in reprs and logs (patron id and passwords)."""
 
 _M = TypeVar("_M", bound="Message")
+#: The fixed-field names of each message class (for ``Message.create``).
+_FIXED_NAMES: dict[type, frozenset[str]] = {}
 
 
 def mask(value: str) -> str:
@@ -157,7 +159,9 @@ class Message:
         """
         fixed: dict[str, Any] = {}
         codes: dict[str, list[str]] = {}
-        fixed_names = {name for name, _ in cls.FIXED}
+        fixed_names = _FIXED_NAMES.get(cls)
+        if fixed_names is None:
+            fixed_names = _FIXED_NAMES[cls] = frozenset(name for name, _ in cls.FIXED)
         for key, value in values.items():
             if key in fixed_names:
                 if not isinstance(value, str):
@@ -185,6 +189,16 @@ class Message:
     def replace(self: _M, **changes: Any) -> _M:
         """A copy with some attributes changed (``dataclasses.replace``)."""
         return dataclasses.replace(self, **changes)
+
+    def _with_trailer(self: _M, sequence: int | None, checksummed: bool) -> _M:
+        """``replace(sequence=sequence, checksummed=checksummed)`` without passing every field
+        through ``__init__`` again (the session's hot path; every field is an init field)."""
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        object.__setattr__(new, "sequence", sequence)
+        object.__setattr__(new, "checksummed", checksummed)
+        new.__post_init__()
+        return new
 
     def with_field(self: _M, code: str, value: str | None) -> _M:
         """A copy where the first ``code`` field is set to ``value`` (appended if absent,

@@ -189,7 +189,11 @@ class Sip2Server:
             if log.isEnabledFor(logging.DEBUG):
                 log.debug("%s#%d <- %s", self.name, cid, event)
             try:
-                response = await asyncio.wait_for(self.handler(info, event), self.handler_timeout)
+                if self.handler_timeout is None:
+                    response = await self.handler(info, event)
+                else:  # asyncio.timeout, not wait_for: no new Task (and event-loop hop) per frame
+                    async with asyncio.timeout(self.handler_timeout):
+                        response = await self.handler(info, event)
                 data = session.send(response)
             except Exception:
                 log.exception("%s#%d handler failed for %s: closing", self.name, cid, event.CODE)

@@ -273,9 +273,8 @@ class AcsSession(_Base):
                 f"{type(message).__name__} does not answer {type(request).__name__}",
                 kind=ErrorKind.STATE,
             )
-        message = message.replace(
-            sequence=request.sequence,
-            checksummed=request.checksummed or self.config.always_checksum,
+        message = message._with_trailer(
+            request.sequence, request.checksummed or self.config.always_checksum
         )
         data = encode(message, self.codec)
         self._last_response, self._last_response_msg = data, message
