@@ -33,7 +33,6 @@ import contextlib
 import os
 import random
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -51,6 +50,7 @@ from bench_catalogue_import import record  # noqa: E402
 from ils_bridge.catalogue.store import Catalogue  # noqa: E402
 from ils_bridge.store import migrate  # noqa: E402
 from ils_bridge.store.engine import open_store  # noqa: E402
+from tests.procs import listening_port, stop  # noqa: E402
 
 ZEBRA_CFG = """\
 profilePath: {zdir}:{tab}
@@ -175,41 +175,6 @@ def drive(scripts: list[Path]) -> tuple[float, list[str]]:
     return time.perf_counter() - t0, outs
 
 
-def _listening_port(pid: int, deadline: float) -> int:
-    while time.monotonic() < deadline:
-        inodes = set()
-        try:
-            for fd in os.listdir(f"/proc/{pid}/fd"):
-                link = os.readlink(f"/proc/{pid}/fd/{fd}")
-                if link.startswith("socket:["):
-                    inodes.add(link[8:-1])
-            lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
-        except OSError:
-            lines = []
-        for line in lines:
-            parts = line.split()
-            if parts[3] == "0A" and parts[9] in inodes:
-                return int(parts[1].split(":")[1], 16)
-        time.sleep(0.05)
-    raise RuntimeError(f"process {pid} did not start listening")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    # yaz-ztest and zebrasrv fork a child per session: end those first, by PID
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            with contextlib.suppress(OSError, ValueError, IndexError):
-                stat = Path(f"/proc/{entry}/stat").read_text()
-                if int(stat.rsplit(")", 1)[1].split()[1]) == proc.pid:
-                    os.kill(int(entry), signal.SIGTERM)
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 @contextlib.contextmanager
 def ours(db: Path, workdir: Path) -> Iterator[int]:
     env = {
@@ -231,7 +196,7 @@ def ours(db: Path, workdir: Path) -> Iterator[int]:
             raise RuntimeError(f"ils-bridge serve said {line!r}")
         yield int(line.rsplit(":", 1)[1])
     finally:
-        _stop(proc)
+        stop(proc, 10)
 
 
 def serve_floor(marc: Path) -> None:
@@ -293,7 +258,7 @@ def floor(marc: Path) -> Iterator[int]:
             raise RuntimeError(f"floor server said {line!r}")
         yield int(line.rsplit(":", 1)[1])
     finally:
-        _stop(proc)
+        stop(proc, 10)
 
 
 @contextlib.contextmanager
@@ -307,9 +272,9 @@ def ztest(workdir: Path) -> Iterator[int]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        yield _listening_port(proc.pid, time.monotonic() + 10)
+        yield listening_port(proc.pid, time.monotonic() + 10)
     finally:
-        _stop(proc)
+        stop(proc, 10)
 
 
 @contextlib.contextmanager
@@ -341,9 +306,9 @@ def zebra(marc: Path, workdir: Path) -> Iterator[int | None]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        yield _listening_port(proc.pid, time.monotonic() + 20)
+        yield listening_port(proc.pid, time.monotonic() + 20)
     finally:
-        _stop(proc)
+        stop(proc, 10)
 
 
 def run(

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import shutil
-import signal
-import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +16,7 @@ from ils_bridge.catalogue.model import Charset, Flavour
 from ils_bridge.catalogue.store import Catalogue
 from ils_bridge.catalogue.writer import to_iso2709
 from ils_bridge.cluster import Cluster
+from tests import procs
 
 
 @dataclass(frozen=True)
@@ -169,59 +166,11 @@ async def run_tool(argv: list[str], timeout: float = 30) -> tuple[int, str]:
     return proc.returncode or 0, out.decode("utf-8", "replace")
 
 
-def listening_port(pid: int, deadline: float) -> int:
-    """The TCP port a process listens on (Linux /proc), waiting until ``deadline``."""
-    while time.monotonic() < deadline:
-        inodes = set()
-        try:
-            for fd in os.listdir(f"/proc/{pid}/fd"):
-                link = os.readlink(f"/proc/{pid}/fd/{fd}")
-                if link.startswith("socket:["):
-                    inodes.add(link[8:-1])
-            lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
-        except OSError:
-            lines = []
-        for line in lines:
-            parts = line.split()
-            if parts[3] == "0A" and parts[9] in inodes:  # LISTEN
-                return int(parts[1].split(":")[1], 16)
-        time.sleep(0.05)
-    raise RuntimeError(f"process {pid} did not start listening")
-
-
-def _children(pid: int) -> list[int]:
-    out = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                out.append(int(entry))
-    return out
-
-
 @contextlib.contextmanager
 def yaz_ztest(log: Path) -> Iterator[int]:
     """yaz-ztest on an ephemeral loopback port; stopped (with its children) by PID."""
     tool = need("yaz-ztest")
     if not Path("/proc/net/tcp").exists():
         pytest.skip("needs Linux /proc to find yaz-ztest's ephemeral port")
-    proc = subprocess.Popen(
-        [tool, "-l", str(log), "tcp:127.0.0.1:0"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        yield listening_port(proc.pid, time.monotonic() + 10)
-    finally:
-        for child in _children(proc.pid):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(child, signal.SIGTERM)
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with procs.yaz_ztest(tool, log) as port:
+        yield port

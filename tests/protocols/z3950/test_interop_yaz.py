@@ -7,12 +7,7 @@ when something fails, so every assertion is on its output.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import shutil
-import signal
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +19,7 @@ from protocols.z3950.apdu import DefaultDiag, External, PresentStatus, ResponseR
 from protocols.z3950.origin import AssociationClosed, Z3950Origin
 from protocols.z3950.records import opac_record, sutrs_text
 from protocols.z3950.target import TargetConfig, Z3950Target
+from tests.procs import yaz_ztest
 
 from .support import MemoryBackend
 
@@ -176,63 +172,14 @@ def test_zoomsh_against_our_target() -> None:
 # --------------------------------------------------------------------------- yaz-ztest
 
 
-def _listening_port(pid: int, deadline: float) -> int:
-    """The TCP port a process listens on (Linux /proc), waiting until ``deadline``."""
-    while time.monotonic() < deadline:
-        inodes = set()
-        try:
-            for fd in os.listdir(f"/proc/{pid}/fd"):
-                link = os.readlink(f"/proc/{pid}/fd/{fd}")
-                if link.startswith("socket:["):
-                    inodes.add(link[8:-1])
-            lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
-        except OSError:
-            lines = []
-        for line in lines:
-            parts = line.split()
-            if parts[3] == "0A" and parts[9] in inodes:  # LISTEN
-                return int(parts[1].split(":")[1], 16)
-        time.sleep(0.05)
-    raise RuntimeError("yaz-ztest did not start listening")
-
-
-def _children(pid: int) -> list[int]:
-    """PIDs whose parent is ``pid`` (Linux /proc)."""
-    out = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                out.append(int(entry))
-    return out
-
-
 @pytest.fixture(scope="module")
 def ztest_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     tool = _need("yaz-ztest")
     if not Path("/proc/net/tcp").exists():
         pytest.skip("needs Linux /proc to find yaz-ztest's ephemeral port")
     log = tmp_path_factory.mktemp("ztest") / "ztest.log"
-    proc = subprocess.Popen(
-        [tool, "-l", str(log), "tcp:127.0.0.1:0"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        yield _listening_port(proc.pid, time.monotonic() + 10)
-    finally:
-        for child in _children(proc.pid):  # yaz-ztest forks one child per session
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(child, signal.SIGTERM)
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with yaz_ztest(tool, log) as port:
+        yield port
 
 
 def test_our_origin_against_yaz_ztest(ztest_port: int) -> None:
