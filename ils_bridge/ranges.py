@@ -54,8 +54,7 @@ def parse_range(kind: str, first_code: str, last_code: str, library: str = "") -
     m1, m2 = _SPLIT.match(first_code), _SPLIT.match(last_code)
     if not m1 or not m2:
         raise RangeError("a range's first and last codes must end in digits")
-    p1, d1 = m1.groups()
-    p2, d2 = m2.groups()
+    d1, d2 = m1.group(2), m2.group(2)
     # Split at the same place: the numeric part is as wide as the shorter digit tail.
     if len(first_code) != len(last_code):
         raise RangeError(
@@ -70,7 +69,6 @@ def parse_range(kind: str, first_code: str, last_code: str, library: str = "") -
         raise RangeError(f"the range {first_code}–{last_code} runs backwards")
     if kind not in ("item", "patron"):
         raise RangeError(f"unknown range kind {kind!r} (item or patron)")
-    del p1, p2
     return CodeRange(kind, prefix1, width, first, last, library)
 
 
