@@ -7,7 +7,8 @@ It prints transactions/s, p50/p99 latency, the server's peak RSS, the ratio hub/
 RSS cost of 1,000 idle connections to the hub. The load generator is a separate process of
 raw asyncio sockets using our codec, so its own cost is the same for both servers.
 
-    .venv/bin/python bench/bench_sip2_load.py [--terminals 50] [--seconds 10] [--idle 1000] [--profile]
+    .venv/bin/python bench/bench_sip2_load.py [--terminals 50] [--seconds 10] [--idle 1000] [--profile] [--cpu]
+        [--no-group-commit]
 
 With --profile the hub runs under cProfile (slower: compare ratios without it) and the top of
 its profile is printed after the numbers.
@@ -178,6 +179,8 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--idle", type=int, default=1000)
     ap.add_argument("--profile", action="store_true", help="run the hub under cProfile and print the top")
+    ap.add_argument("--no-group-commit", action="store_true",
+                    help="also run the hub with --no-sip2-group-commit (one commit per transaction)")
     ap.add_argument("--cpu", action="store_true",
                     help="also print each server's CPU time per transaction (stable on a busy machine)")
     args = ap.parse_args()
@@ -198,37 +201,48 @@ def main() -> None:
 
         prof_path = tmp / "hub.prof"
         profiler = [sys.executable, "-m", "cProfile", "-o", str(prof_path)] if args.profile else [sys.executable]
-        hub_proc, hport = start_server([*profiler, "-m", "ils_bridge", "serve", "--sip2", "127.0.0.1:0"], env)
-        try:
-            hub = asyncio.run(load(hport, args.terminals, args.seconds, per, hub_proc.pid))
-            hub_rss = rss_kb(hub_proc.pid, "VmHWM")
-            before = rss_kb(hub_proc.pid)
 
-            async def idle_run() -> int:
-                writers = await idle(hport, args.idle)
-                after = rss_kb(hub_proc.pid)
-                for w in writers:
-                    w.close()
-                return after
+        def run_hub(extra: list[str], idle_conns: int) -> tuple[dict[str, float], int, int, int]:
+            hub_proc, hport = start_server([*profiler, "-m", "ils_bridge", "serve", "--sip2", "127.0.0.1:0", *extra], env)
+            try:
+                hub = asyncio.run(load(hport, args.terminals, args.seconds, per, hub_proc.pid))
+                hub_rss = rss_kb(hub_proc.pid, "VmHWM")
+                before = rss_kb(hub_proc.pid)
 
-            after = asyncio.run(idle_run())
-        finally:
-            if args.profile:  # cProfile writes its file when the server stops on SIGINT
-                hub_proc.send_signal(signal.SIGINT)
-                try:
-                    hub_proc.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    hub_proc.kill()
-            hub_proc.kill()
+                async def idle_run() -> int:
+                    writers = await idle(hport, idle_conns)
+                    after = rss_kb(hub_proc.pid)
+                    for w in writers:
+                        w.close()
+                    return after
+
+                after = asyncio.run(idle_run())
+            finally:
+                if args.profile:  # cProfile writes its file when the server stops on SIGINT
+                    hub_proc.send_signal(signal.SIGINT)
+                    try:
+                        hub_proc.wait(timeout=30)
+                    except subprocess.TimeoutExpired:
+                        hub_proc.kill()
+                hub_proc.kill()
+            return hub, hub_rss, before, after
+
+        hub, hub_rss, before, after = run_hub([], args.idle)
+        single = run_hub(["--no-sip2-group-commit"], 0) if args.no_group_commit else None
         stats = pstats.Stats(str(prof_path)) if args.profile and prof_path.exists() else None
 
     print(f"{args.terminals} terminals, {args.seconds:.0f} s, checkout+checkin cycles (each counted as 2 transactions)")
     for name, r, rss in (("hub (ils-bridge serve, SQLite)", hub, hub_rss), ("ceiling (bare codec responder)", ceiling, ceiling_rss)):
         print(f"  {name:32} {r['tps']:8,.0f} tx/s   p50 {r['p50']:6.2f} ms   p99 {r['p99']:6.2f} ms   peak RSS {rss / 1024:6.1f} MB")
+    if single is not None:
+        r, rss = single[0], single[1]
+        print(f"  {'hub, one commit per transaction':32} {r['tps']:8,.0f} tx/s   p50 {r['p50']:6.2f} ms   "
+              f"p99 {r['p99']:6.2f} ms   peak RSS {rss / 1024:6.1f} MB")
     print(f"  ratio hub/ceiling: {hub['tps'] / ceiling['tps']:.2f}")
     print(f"  {args.idle} idle connections: +{(after - before) / 1024:.1f} MB RSS on the hub ({after / 1024:.1f} MB total)")
     if args.cpu:  # over the timed window (after the logins)
-        print(f"  server CPU per transaction: hub {hub['cpu'] * 1e6:.0f} µs, ceiling {ceiling['cpu'] * 1e6:.0f} µs")
+        extra = f", hub with one commit per transaction {single[0]['cpu'] * 1e6:.0f} µs" if single is not None else ""
+        print(f"  server CPU per transaction: hub {hub['cpu'] * 1e6:.0f} µs, ceiling {ceiling['cpu'] * 1e6:.0f} µs{extra}")
     if stats is not None:
         print("\nhub profile (cProfile, whole run):")
         stats.sort_stats("tottime").print_stats(25)

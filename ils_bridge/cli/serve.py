@@ -20,6 +20,9 @@ from .app import App, pass_app
               help="Accept SIP2 requests without a login (93), acting for LIBRARY. Default: login required.")
 @click.option("--sip2-idle-timeout", default=600.0, show_default=True, type=float,
               help="Close SIP2 connections silent this many seconds.")
+@click.option("--sip2-group-commit/--no-sip2-group-commit", default=True, show_default=True,
+              help="Commit the SIP2 transactions that arrive together in one SQLite commit (each is "
+              "still answered only once committed). Off: one commit per transaction.")
 @click.option("--timezone", default=lambda: os.environ.get("ILS_BRIDGE_TZ", "Asia/Shanghai"),
               show_default="Asia/Shanghai or ILS_BRIDGE_TZ", help="Local time zone of SIP2 dates.")
 @click.option("--z3950", "z3950", metavar="HOST:PORT",
@@ -30,8 +33,8 @@ from .app import App, pass_app
               help="Charset of Z39.50 terms and records when the client does not negotiate one "
               "(gb18030 for older Chinese clients).")
 @pass_app
-def serve(app: App, sip2: str | None, sip2_anonymous: str | None, sip2_idle_timeout: float, timezone: str,
-          z3950: str | None, z3950_charset: str) -> None:
+def serve(app: App, sip2: str | None, sip2_anonymous: str | None, sip2_idle_timeout: float,
+          sip2_group_commit: bool, timezone: str, z3950: str | None, z3950_charset: str) -> None:
     """Run the hub's listeners until interrupted (Ctrl-C or SIGTERM).
 
     With no listener option every listener starts on its default port on all addresses;
@@ -69,7 +72,8 @@ def serve(app: App, sip2: str | None, sip2_anonymous: str | None, sip2_idle_time
                 circulation = Circulation(store, normalisers=registries.normalisers, secret=secret,
                                           timezone=timezone)
                 acs = Sip2Acs(circulation, Terminals(store, registries.normalisers), timezone=timezone,
-                              anonymous_library=sip2_anonymous.strip().upper() if sip2_anonymous else None)
+                              anonymous_library=sip2_anonymous.strip().upper() if sip2_anonymous else None,
+                              group_commit=sip2_group_commit)
                 server = Sip2Server(acs, acs.session_config(), idle_timeout=sip2_idle_timeout, name="sip2")
                 try:
                     await server.start(listen.host, listen.port)

@@ -87,6 +87,7 @@ class Sip2Acs:
         timezone: str = "Asia/Shanghai",
         anonymous_library: str | None = None,
         clock: Callable[[], dt.datetime] | None = None,
+        group_commit: bool = True,
     ) -> None:
         self.circ = circulation
         self.terminals = terminals
@@ -94,6 +95,8 @@ class Sip2Acs:
         self.anonymous_library = anonymous_library
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self._login_pool: ThreadPoolExecutor | None = None
+        self.group_commit = group_commit
+        self._grouped = False
 
     def session_config(self) -> SessionConfig:
         return SessionConfig(login_required=self.anonymous_library is None)
@@ -128,8 +131,18 @@ class Sip2Acs:
 
     async def _run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         # The services are synchronous and short (one transaction): run them inline; the
-        # event loop is the hub's only writer on SQLite anyway.
-        return fn(*args, **kwargs)
+        # event loop is the hub's only writer on SQLite anyway. The write transactions of one
+        # loop iteration are committed together (Circulation.enable_group_commit): the answer
+        # waits for that commit, and a failed commit becomes the ok=0 answer of _failure.
+        if not self._grouped:
+            self._grouped = True
+            if self.group_commit:
+                self.circ.enable_group_commit()
+        result = fn(*args, **kwargs)
+        commit = self.circ.take_commit()
+        if commit is not None:
+            await commit
+        return result
 
     # ------------------------------------------------------------------ dispatch
     async def __call__(self, info: ConnectionInfo, req: Message) -> Message:
