@@ -216,12 +216,16 @@ def _describe(char: str) -> str:
 
 def nfkc(text: str) -> str:
     """Unicode NFKC: full-width ``０-９Ａ-Ｚａ-ｚ－`` to ASCII, U+3000 to a space, ``①`` to ``1``."""
+    if text.isascii():  # NFKC leaves ASCII alone (the scanners' usual case, kept cheap)
+        return text
     return unicodedata.normalize("NFKC", text)
 
 
 def remove_invisible(text: str) -> str:
     """Drop control and format characters (CR, LF, TAB, NUL, ZWSP, BOM, soft hyphen) and all
     whitespace (including U+3000 and U+00A0): scanners append CR/LF/TAB, staff paste blanks."""
+    if text.isascii() and text.isprintable() and " " not in text:
+        return text  # printable ASCII without blanks: nothing to drop
     return "".join(c for c in text if not (c.isspace() or unicodedata.category(c) in ("Cc", "Cf")))
 
 
@@ -233,7 +237,7 @@ _DASHES = str.maketrans(
 
 def unify_dashes(text: str) -> str:
     """Read every hyphen, dash and minus sign as ``-`` (staff type en dashes, IMEs ``－``)."""
-    return text.translate(_DASHES)
+    return text if text.isascii() else text.translate(_DASHES)
 
 
 _CODABAR = re.compile(r"[A-Da-d]([0-9]+)[A-Da-d]")
@@ -244,6 +248,8 @@ def strip_framing(text: str) -> str:
     (either case) around an all-digit body: ``A12345678B`` → ``12345678``."""
     if len(text) > 2 and text[0] == "*" and text[-1] == "*":
         text = text[1:-1]
+    if not text or text[0] not in "ABCDabcd":
+        return text
     match = _CODABAR.fullmatch(text)
     return match.group(1) if match else text
 
@@ -254,7 +260,7 @@ _UPPER = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ
 def upper_case(text: str) -> str:
     """Upper-case ASCII letters only (``by123`` == ``BY123``, ``x`` == ``X``); other scripts are
     left alone (``str.upper`` would turn ``ß`` into ``SS``)."""
-    return text.translate(_UPPER)
+    return text.upper() if text.isascii() else text.translate(_UPPER)
 
 
 def remove_hyphens(text: str) -> str:
@@ -350,9 +356,14 @@ def _is_digits(text: str) -> bool:
 _EMPTY = "is empty once blanks, control characters and scanner framing are removed"
 
 
+_BARCODE_TEXT = re.compile(r"[A-Z0-9-]*")
+
+
 def _check_alphabet(
     text: str, allowed: Callable[[str], bool], what: str, hint: str
 ) -> CodeError | None:
+    if allowed is _barcode_alphabet and _BARCODE_TEXT.fullmatch(text):
+        return None  # the usual case, without a call per character
     for char in text:
         if not allowed(char):
             return reject(
@@ -666,13 +677,16 @@ class _Stack:
     plugin_clean: list[_Named]
     validate: _Named
     plugin_validate: list[_Named]
+    _order: tuple[tuple[str, Stage, Step], ...] | None = None  # run_order(), until add_step
 
-    def run_order(self) -> list[tuple[str, Stage, Step]]:
-        return [
-            *((name, "clean", step) for name, step in (*self.clean, *self.plugin_clean)),
-            (self.validate[0], "validate", self.validate[1]),
-            *((name, "validate", step) for name, step in self.plugin_validate),
-        ]
+    def run_order(self) -> tuple[tuple[str, Stage, Step], ...]:
+        if self._order is None:
+            self._order = (
+                *((name, "clean", step) for name, step in (*self.clean, *self.plugin_clean)),
+                (self.validate[0], "validate", self.validate[1]),
+                *((name, "validate", step) for name, step in self.plugin_validate),
+            )
+        return self._order
 
 
 def _kind_of(kind: CodeKind | str) -> CodeKind | None:
@@ -726,6 +740,7 @@ class Normalisers:
         if not name or any(name == existing for existing, _, _ in stack.run_order()):
             raise ValueError(f"a step needs a name not already in the {kind} stack: {name!r}")
         (stack.plugin_clean if stage == "clean" else stack.plugin_validate).append((name, step))
+        stack._order = None
 
     def steps(self, kind: CodeKind | str) -> list[tuple[str, str]]:
         """``(name, stage)`` of every step of ``kind``, in the order they run."""
