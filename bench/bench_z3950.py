@@ -18,7 +18,9 @@ discarded) and the same query list:
 Workload: ``--ops`` (default 5,000) sequential search + present(3 records, UNIMARC) over one connection; then the same total split over ``--clients`` (default 8) parallel
 connections. Queries: a 2–4 character CJK title prefix of a stored title (40 %), a stored
 author's name (30 %), a stored ISBN in ISBN-10 or ISBN-13 form (30 %). Prints the time of each
-server and the ratios (target: ours ≤ 1.2 × yaz-ztest).
+server and the ratios (target: ours ≤ 1.2 × yaz-ztest), and each server's CPU time per operation
+(user + system, read from ``/proc``; a forking server's children included), which unlike the
+wall times does not move with other load on a shared machine.
 
     .venv/bin/python bench/bench_z3950.py [--records 100000] [--ops 5000] [--clients 8]
         [--db PATH] [--no-zebra]
@@ -39,7 +41,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -157,6 +159,17 @@ def script(path: Path, port: int, database: str, qs: list[str], syntax: str) -> 
     return path
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of process ``pid`` and of its children it has waited for
+    (yaz-ztest and zebrasrv fork one per connection): unlike wall time, it does not count the
+    client or other load on a shared machine."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 def drive(scripts: list[Path]) -> tuple[float, list[str]]:
     """Run one yaz-client per script at once; wall time and outputs (for a sanity check)."""
     tool = shutil.which("yaz-client")
@@ -176,7 +189,7 @@ def drive(scripts: list[Path]) -> tuple[float, list[str]]:
 
 
 @contextlib.contextmanager
-def ours(db: Path, workdir: Path) -> Iterator[int]:
+def ours(db: Path, workdir: Path) -> Iterator[tuple[int, int]]:
     env = {
         **os.environ,
         "PYTHONPATH": str(REPO),
@@ -194,7 +207,7 @@ def ours(db: Path, workdir: Path) -> Iterator[int]:
         line = proc.stdout.readline().decode().strip()
         if not line.startswith("listening: z3950 on"):
             raise RuntimeError(f"ils-bridge serve said {line!r}")
-        yield int(line.rsplit(":", 1)[1])
+        yield int(line.rsplit(":", 1)[1]), proc.pid
     finally:
         stop(proc, 10)
 
@@ -244,7 +257,7 @@ def serve_floor(marc: Path) -> None:
 
 
 @contextlib.contextmanager
-def floor(marc: Path) -> Iterator[int]:
+def floor(marc: Path) -> Iterator[tuple[int, int]]:
     proc = subprocess.Popen(
         [sys.executable, __file__, "--serve-floor", str(marc)],
         stdout=subprocess.PIPE,
@@ -256,13 +269,13 @@ def floor(marc: Path) -> Iterator[int]:
         line = proc.stdout.readline().decode().strip()
         if not line.startswith("listening: z3950 on"):
             raise RuntimeError(f"floor server said {line!r}")
-        yield int(line.rsplit(":", 1)[1])
+        yield int(line.rsplit(":", 1)[1]), proc.pid
     finally:
         stop(proc, 10)
 
 
 @contextlib.contextmanager
-def ztest(workdir: Path) -> Iterator[int]:
+def ztest(workdir: Path) -> Iterator[tuple[int, int]]:
     tool = shutil.which("yaz-ztest")
     if tool is None:
         raise SystemExit("yaz-ztest is not installed (apt-get install yaz)")
@@ -272,13 +285,13 @@ def ztest(workdir: Path) -> Iterator[int]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        yield listening_port(proc.pid, time.monotonic() + 10)
+        yield listening_port(proc.pid, time.monotonic() + 10), proc.pid
     finally:
         stop(proc, 10)
 
 
 @contextlib.contextmanager
-def zebra(marc: Path, workdir: Path) -> Iterator[int | None]:
+def zebra(marc: Path, workdir: Path) -> Iterator[tuple[int, int] | None]:
     zebraidx, zebrasrv = shutil.which("zebraidx"), shutil.which("zebrasrv")
     if zebraidx is None or zebrasrv is None:
         yield None
@@ -306,22 +319,34 @@ def zebra(marc: Path, workdir: Path) -> Iterator[int | None]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        yield listening_port(proc.pid, time.monotonic() + 20)
+        yield listening_port(proc.pid, time.monotonic() + 20), proc.pid
     finally:
         stop(proc, 10)
 
 
+class Result(NamedTuple):
+    seq: float  # wall seconds, sequential
+    par: float  # wall seconds, parallel clients
+    sanity: str
+    seq_cpu: float  # server CPU seconds, sequential
+    par_cpu: float
+
+
 def run(
     name: str,
-    port: int,
+    server: tuple[int, int],
     database: str,
     qs: list[str],
     clients: int,
     workdir: Path,
     syntax: str = "unimarc",
-) -> tuple[float, float, str]:
+) -> Result:
+    port, pid = server
     one = script(workdir / f"{name}-seq.cmd", port, database, qs, syntax)
+    c0 = cpu_seconds(pid)
     seq, (out,) = drive([one])
+    time.sleep(0.2)  # let a forking server reap the connection's child
+    c1 = cpu_seconds(pid)
     (workdir / f"{name}-seq.out").write_text(out, encoding="utf-8")
     per = (len(qs) + clients - 1) // clients
     scripts = [
@@ -329,11 +354,13 @@ def run(
         for i in range(clients)
     ]
     par, _ = drive(scripts)
+    time.sleep(0.2)
+    c2 = cpu_seconds(pid)
     hits = out.count("Number of hits: ") - out.count("Number of hits: 0,")
     records = out.count("Record type: ")
     diag = out.count("Diagnostic message")
     sanity = f"{hits:,} searches with hits, {records:,} records, {diag:,} diagnostics"
-    return seq, par, sanity
+    return Result(seq, par, sanity, c1 - c0, c2 - c1)
 
 
 def main() -> None:
@@ -360,49 +387,54 @@ def main() -> None:
             f"{args.ops:,} search+present(3) ops, sequential on one connection, "
             f"then over {args.clients} parallel connections"
         )
-        results: dict[str, tuple[float, float, str]] = {}
-        with ztest(workdir) as port:
-            results["yaz-ztest"] = run("ztest", port, "Default", qs, args.clients, workdir)
-        with floor(marc) as port:
-            results["proto-floor"] = run("floor", port, "union", qs, args.clients, workdir)
-        with ours(db, workdir) as port:
-            results["ils-bridge"] = run("ours", port, "union", qs, args.clients, workdir)
+        results: dict[str, Result] = {}
+        with ztest(workdir) as server:
+            results["yaz-ztest"] = run("ztest", server, "Default", qs, args.clients, workdir)
+        with floor(marc) as server:
+            results["proto-floor"] = run("floor", server, "union", qs, args.clients, workdir)
+        with ours(db, workdir) as server:
+            results["ils-bridge"] = run("ours", server, "union", qs, args.clients, workdir)
         if not args.no_zebra:
-            with zebra(marc, cache) as port:
-                if port is None:
+            with zebra(marc, cache) as zserver:
+                if zserver is None:
                     print("zebrasrv: not installed (apt-get install idzebra-2.0)")
                 else:
                     # Zebra's grs.marc filter presents what it indexed as USMARC
                     results["zebrasrv"] = run(
-                        "zebra", port, "Default", qs, args.clients, workdir, syntax="usmarc"
+                        "zebra", zserver, "Default", qs, args.clients, workdir, syntax="usmarc"
                     )
-        for name, (seq, par, sanity) in results.items():
+        for name, r in results.items():
             print(
-                f"{name:11} sequential {seq:7.2f} s ({args.ops / seq:7,.0f} ops/s)   "
-                f"{args.clients} clients {par:7.2f} s ({args.ops / par:7,.0f} ops/s)   [{sanity}]"
+                f"{name:11} sequential {r.seq:7.2f} s ({args.ops / r.seq:7,.0f} ops/s)   "
+                f"{args.clients} clients {r.par:7.2f} s ({args.ops / r.par:7,.0f} ops/s)   "
+                f"[{r.sanity}]"
+            )
+        for name, r in results.items():
+            print(
+                f"{name:11} server CPU per op: sequential {1e6 * r.seq_cpu / args.ops:6.0f} us, "
+                f"{args.clients} clients {1e6 * r.par_cpu / args.ops:6.0f} us"
             )
         base = results["yaz-ztest"]
         mine = results["ils-bridge"]
         print(
-            f"ratio ils-bridge / yaz-ztest: sequential {mine[0] / base[0]:.2f}x, "
-            f"parallel {mine[1] / base[1]:.2f}x (target <= 1.2x)"
+            f"ratio ils-bridge / yaz-ztest: sequential {mine.seq / base.seq:.2f}x, "
+            f"parallel {mine.par / base.par:.2f}x (target <= 1.2x)"
         )
         f = results["proto-floor"]
         print(
-            f"ratio proto-floor / yaz-ztest: sequential {f[0] / base[0]:.2f}x, "
-            f"parallel {f[1] / base[1]:.2f}x (our protocol stack with a no-op backend)"
+            f"ratio proto-floor / yaz-ztest: sequential {f.seq / base.seq:.2f}x, "
+            f"parallel {f.par / base.par:.2f}x (our protocol stack with a no-op backend)"
         )
         print(
             f"catalogue share of ils-bridge time: sequential "
-            f"{(mine[0] - f[0]) / mine[0]:.0%}, parallel {(mine[1] - f[1]) / mine[1]:.0%}"
+            f"{(mine.seq - f.seq) / mine.seq:.0%}, parallel {(mine.par - f.par) / mine.par:.0%}"
         )
         if "zebrasrv" in results:
             z = results["zebrasrv"]
             print(
-                f"ratio ils-bridge / zebrasrv:  sequential {mine[0] / z[0]:.2f}x, "
-                f"parallel {mine[1] / z[1]:.2f}x"
+                f"ratio ils-bridge / zebrasrv:  sequential {mine.seq / z.seq:.2f}x, "
+                f"parallel {mine.par / z.par:.2f}x"
             )
-
 
 if __name__ == "__main__":
     main()

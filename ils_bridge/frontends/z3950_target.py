@@ -33,11 +33,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
+import threading
 import time
+import weakref
 from array import array
-from collections.abc import Callable, Collection, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Collection, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import pymarc
 from lxml import etree
@@ -79,6 +83,8 @@ from ..catalogue.store import (
     Term,
     Truncation,
     UnsupportedSearch,
+    _fast_count,
+    _fast_ids,
     sqlite_read,
 )
 from ..catalogue.writer import MarcWriteError, to_iso2709, to_marcxml
@@ -95,6 +101,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 UNION = "union"
 UNION_ALIASES = frozenset({"union", "default"})
@@ -303,10 +311,47 @@ pass of the index instead of a search and a count. (Queries FTS5 answers alone �
 author, … words — are counted by FTS5 instead: see ``Catalogue.search_head``.)"""
 
 
+SEARCH_CACHE = 512
+"""Result sets (hits and first ids) remembered per target, by query: a repeated search (the
+same ISBN asked by several branches) is answered without SQL while the catalogue is unchanged."""
+
+RECORD_CACHE = 4096
+"""Rendered records remembered per target, by (record, syntax, charset)."""
+
+
 @dataclass(frozen=True)
 class _Lazy:
     tree: Query
     first: array[int]
+
+
+class _Lru(Generic[K, V]):
+    """A bounded mapping that forgets the least recently used entry."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._data: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        value = self._data.get(key)
+        if value is not None:
+            self._data.move_to_end(key)
+        return value
+
+    def __contains__(self, key: K) -> bool:
+        return key in self._data
+
+    def put(self, key: K, value: V) -> None:
+        self._data[key] = value
+        self._data.move_to_end(key)
+        if len(self._data) > self.size:
+            self._data.popitem(last=False)
+
+    def clear(self) -> None:
+        self._data.clear()
+
+    def __len__(self) -> int:
+        return len(self._data)
 
 
 def _brief_record(row: _Row, flavour: Flavour) -> pymarc.Record:
@@ -375,8 +420,24 @@ def _wire_text(text: str | None, charset: Charset) -> str | None:
     return text.encode(charset.codec, "replace").decode("utf-8", "surrogateescape")
 
 
+def _sqlite_file(store: Store) -> str | None:
+    """The database file of an SQLite store that a second connection can open, or None."""
+    url = store.engine.url
+    if not store.is_sqlite or url.query.get("uri") or url.database in (None, "", ":memory:"):
+        return None
+    return url.database
+
+
 class CatalogueBackend:
-    """Serves :class:`~ils_bridge.catalogue.store.Catalogue` over Z39.50."""
+    """Serves :class:`~ils_bridge.catalogue.store.Catalogue` over Z39.50.
+
+    On SQLite with ``offload=False`` (every call on the event loop's thread, as
+    :func:`make_target` sets it up) the backend reads through a connection of its own, kept
+    open in autocommit mode (no pool checkout, no ``BEGIN``/``ROLLBACK`` per call), and
+    remembers result sets (:data:`SEARCH_CACHE`) and rendered records (:data:`RECORD_CACHE`).
+    A cached entry is served only while SQLite's ``PRAGMA data_version`` on that connection
+    is unchanged, i.e. while no other connection has committed anything since it was read;
+    any commit (a record imported, an item lent …) empties both caches."""
 
     def __init__(
         self,
@@ -392,12 +453,53 @@ class CatalogueBackend:
         self.refresh_seconds = refresh_seconds
         self._libraries: dict[str, tuple[int, str, bool]] = {}  # CODE → (id, name, active)
         self._loaded_at = -1e9
+        self._file = None if offload else _sqlite_file(self.store)
+        self._conn: sqlite3.Connection | None = None
+        self._conn_thread = 0
+        self._version: int | None = None  # data_version when the caches were last checked
+        self._searches: _Lru[Hashable, tuple[int, array[int] | _Lazy]] = _Lru(SEARCH_CACHE)
+        self._records: _Lru[
+            tuple[int, str, Charset, bool], RetrievalRecord | DefaultDiag
+        ] = _Lru(RECORD_CACHE)
 
     # ------------------------------------------------------------------ helpers
     async def _run(self, fn: Callable[[], T]) -> T:
         if self.offload:
             return await asyncio.to_thread(fn)
         return fn()
+
+    def _db(self) -> sqlite3.Connection | None:
+        """The backend's own read connection (SQLite, not offloaded), or None."""
+        if self._file is None:
+            return None
+        thread = threading.get_ident()
+        if self._conn is None or self._conn_thread != thread:
+            self.close()
+            conn = sqlite3.connect(self._file, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute("PRAGMA query_only=ON")
+            weakref.finalize(self, conn.close)
+            self._conn, self._conn_thread = conn, thread
+        return self._conn
+
+    def close(self) -> None:
+        """Close the backend's own connection (it reopens when needed) and forget the caches."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        self._version = None
+        self._searches.clear()
+        self._records.clear()
+
+    def _fresh(self, db: sqlite3.Connection) -> bool:
+        """True if nothing was committed since the caches were last checked; else empty them."""
+        version = int(db.execute("PRAGMA data_version").fetchone()[0])
+        if version == self._version:
+            return True
+        self._version = version
+        self._searches.clear()
+        self._records.clear()
+        return False
 
     def _library_map(self) -> dict[str, tuple[int, str, bool]]:
         now = time.monotonic()
@@ -442,17 +544,42 @@ class CatalogueBackend:
         tree = rpn_to_query(query.query.rpn, query.context.charset, query.query.attribute_set)
         if isinstance(tree, DefaultDiag):
             return SearchResult(diagnostic=tree)
+        db = self._db()
+        key = (tree, None if libs is None else tuple(libs))
+        if db is not None and key in self._searches and self._fresh(db):
+            cached = self._searches.get(key)
+            if cached is not None:
+                return SearchResult(hits=cached[0], handle=cached[1])
         try:
             hits, handle = await self._run(lambda: self._search(tree, libs))
         except UnsupportedSearch as exc:
             return SearchResult(
                 diagnostic=DefaultDiag(_KIND_DIAG.get(exc.kind, 108), exc.message[:200])
             )
+        if db is not None:
+            self._searches.put(key, (hits, handle))
         return SearchResult(hits=hits, handle=handle)
+
+    def _head(self, tree: Query) -> tuple[list[int], int]:
+        """``Catalogue.search_head(tree, MATERIALISE, COUNT_BY_FETCH)``, on the backend's own
+        connection when the catalogue has a one-index plan for the query."""
+        db = self._db()
+        plan = None if db is None else self.catalogue._fast_plan(tree)
+        if db is None or plan is None:
+            return self.catalogue.search_head(tree, MATERIALISE, COUNT_BY_FETCH)
+        ids = _fast_ids(db, plan, MATERIALISE + 1, 0)  # one statement: one snapshot
+        if len(ids) <= MATERIALISE:
+            return ids, len(ids)
+        db.execute("BEGIN")  # ids and count from the same snapshot
+        try:
+            ids = _fast_ids(db, plan, MATERIALISE, 0)
+            return ids, _fast_count(db, plan)
+        finally:
+            db.execute("ROLLBACK")
 
     def _search(self, tree: Query, libs: list[int] | None) -> tuple[int, array[int] | _Lazy]:
         if libs is None:
-            first, hits = self.catalogue.search_head(tree, MATERIALISE, COUNT_BY_FETCH)
+            first, hits = self._head(tree)
             if hits <= MATERIALISE:
                 return hits, array("q", first)
             return hits, _Lazy(tree, array("q", first))
@@ -494,15 +621,21 @@ class CatalogueBackend:
         return await self._run(later)
 
     def _rows(self, ids: Sequence[int]) -> dict[int, _Row]:
-        if self.store.is_sqlite and ids:
+        if not ids:
+            return {}
+        if self.store.is_sqlite:
             # a page of records per present: plain SQL on the DBAPI connection
             marks = ", ".join("?" * len(ids))
-            with sqlite_read(self.store) as db:
-                raw = db.execute(
-                    "SELECT id, marc, marc_syntax, flavour, title, author, isbn FROM bibs "
-                    f"WHERE id IN ({marks})",
-                    tuple(ids),
-                ).fetchall()
+            sql = (
+                "SELECT id, marc, marc_syntax, flavour, title, author, isbn FROM bibs "
+                f"WHERE id IN ({marks})"
+            )
+            own = self._db()
+            if own is not None:
+                raw = own.execute(sql, tuple(ids)).fetchall()  # one statement: one snapshot
+            else:
+                with sqlite_read(self.store) as db:
+                    raw = db.execute(sql, tuple(ids)).fetchall()
             return {
                 r[0]: _Row(r[0], r[1], r[2], Flavour(r[3]) if r[3] else None, r[4], r[5], r[6])
                 for r in raw
@@ -535,9 +668,22 @@ class CatalogueBackend:
     def _present(
         self, ids: Sequence[int], syntax: str, charset: Charset, strict: bool = True
     ) -> PresentResult:
-        rows = self._rows(ids)
+        db = self._db()
+        cache = self._records
+        found: dict[int, RetrievalRecord | DefaultDiag] = {}
+        hits = db is not None and any((i, syntax, charset, strict) in cache for i in ids)
+        if hits and db is not None and self._fresh(db):
+            for i in ids:
+                hit = cache.get((i, syntax, charset, strict))
+                if hit is not None:
+                    found[i] = hit
+        rows = self._rows([i for i in ids if i not in found])
         out: list[RetrievalRecord | DefaultDiag] = []
         for bib_id in ids:
+            done = found.get(bib_id)
+            if done is not None:
+                out.append(done)
+                continue
             row = rows.get(bib_id)
             if row is None:  # deleted since the search
                 out.append(DefaultDiag(_SYSTEM_ERROR_PRESENTING, f"record {bib_id} was deleted"))
@@ -546,10 +692,16 @@ class CatalogueBackend:
                 natural = syntax
                 if not strict and syntax in (oids.UNIMARC, oids.USMARC) and row.flavour is not None:
                     natural = _MARC_SYNTAX[row.flavour]
-                out.append(self._one(row, natural, charset))
+                one = self._one(row, natural, charset)
             except Exception:
                 log.exception("cannot present record %s", bib_id)
                 out.append(DefaultDiag(_SYSTEM_ERROR_PRESENTING, str(bib_id)))
+                continue
+            if db is not None and (
+                not isinstance(one, DefaultDiag) or one.condition == _NOT_IN_SYNTAX
+            ):
+                cache.put((bib_id, syntax, charset, strict), one)
+            out.append(one)
         return PresentResult(tuple(out))
 
     def _one(self, row: _Row, syntax: str, charset: Charset) -> RetrievalRecord | DefaultDiag:

@@ -492,22 +492,23 @@ def _records_tlv(r: Records) -> Tlv:
         return _default_diag_tlv(r, 130, CONTEXT)
     if isinstance(r, MultipleDiagnostics):
         return _c(205, *(_diag_rec_tlv(d) for d in r.diagnostics))
-    items: list[Tlv] = []
-    for npr in r.records:
-        parts: list[Tlv] = []
-        if npr.name is not None:
-            parts.append(_pstr(0, npr.name))
-        rec = npr.record
-        if isinstance(rec, DefaultDiag):
-            parts.append(_c(1, _c(2, _default_diag_tlv(rec))))
-        elif isinstance(rec, Fragment):
-            parts.append(_c(1, _c(rec.kind, rec.value)))
-        elif npr.surrogate_external:
-            parts.append(_c(1, _c(2, _external_tlv(rec))))
-        else:
-            parts.append(_c(1, _c(1, _external_tlv(rec))))
-        items.append(_c(16, *parts, cls=UNIVERSAL))
-    return _c(28, *items)
+    return _c(28, *(_name_plus_record_tlv(npr) for npr in r.records))
+
+
+def _name_plus_record_tlv(npr: NamePlusRecord) -> Tlv:
+    parts: list[Tlv] = []
+    if npr.name is not None:
+        parts.append(_pstr(0, npr.name))
+    rec = npr.record
+    if isinstance(rec, DefaultDiag):
+        parts.append(_c(1, _c(2, _default_diag_tlv(rec))))
+    elif isinstance(rec, Fragment):
+        parts.append(_c(1, _c(rec.kind, rec.value)))
+    elif npr.surrogate_external:
+        parts.append(_c(1, _c(2, _external_tlv(rec))))
+    else:
+        parts.append(_c(1, _c(1, _external_tlv(rec))))
+    return _c(16, *parts, cls=UNIVERSAL)
 
 
 def _records(f: Mapping[tuple[int, int], Tlv]) -> Records | None:
@@ -1434,3 +1435,5 @@ external_to_tlv = _external_tlv
 external_from_tlv = _external
 other_info_to_tlv = _other_info_tlv
 default_diag_to_tlv = _default_diag_tlv
+records_to_tlv = _records_tlv
+name_plus_record_to_tlv = _name_plus_record_tlv

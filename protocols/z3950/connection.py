@@ -42,6 +42,7 @@ from .apdu import (
     pdu_from_tlv,
 )
 from .ber import DEFAULT_LIMITS, BerError, BerLimits, decode, frame_length
+from .fastpath import decode_fast, encode_fast
 
 __all__ = [
     "CONNECTION_CLOSED",
@@ -185,9 +186,16 @@ class Association:
                     raise self._fail("connection closed inside a PDU")
                 return CONNECTION_CLOSED
             return NEED_DATA
-        raw = bytes(self._buffer[:size])
-        del self._buffer[:size]
-        pdu = pdu_from_tlv(decode(raw, self.limits))
+        buf = self._buffer
+        if size == len(buf):
+            raw = bytes(buf)
+            buf.clear()
+        else:
+            raw = bytes(buf[:size])
+            del buf[:size]
+        pdu: Pdu | None = decode_fast(raw, self.limits)  # common requests, straight from bytes
+        if pdu is None:
+            pdu = pdu_from_tlv(decode(raw, self.limits))
         self._on_receive(pdu)
         return pdu
 
@@ -255,7 +263,7 @@ class Association:
                 "association failed; only the Close may be sent", _protocol_close("failed")
             )
         self._on_send(pdu)
-        return encode_pdu(pdu)
+        return encode_fast(pdu)
 
     def _local(self, message: str) -> LocalProtocolError:
         return LocalProtocolError(message, _protocol_close(message))

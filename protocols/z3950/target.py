@@ -23,9 +23,9 @@ import codecs
 import contextlib
 import itertools
 import logging
-from collections.abc import Awaitable, Collection
+from collections.abc import Awaitable, Collection, Generator
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from . import diagnostics as diag
 from . import oids
@@ -53,9 +53,8 @@ from .apdu import (
     RpnQuery,
     SearchRequest,
     SearchResponse,
-    external_to_tlv,
 )
-from .ber import BerLimits, encoded_size
+from .ber import BerLimits
 from .charneg import CharsetProposal, find_charneg, normalise_charset, response_info
 from .connection import (
     CONNECTION_CLOSED,
@@ -68,6 +67,7 @@ from .connection import (
     Role,
     State,
 )
+from .fastpath import external_size
 from .records import OpacRecord, opac_external, sutrs_external
 
 __all__ = [
@@ -115,6 +115,12 @@ class TargetConfig:
     backend_timeout: float | None = 60.0  # per backend call; on expiry diagnostic 2
     max_request_size: int = 1024 * 1024
     max_depth: int = 64
+    #: Start answering each request at once, in the protocol callback, rather than in a new
+    #: task: a request whose backend calls complete without suspending (SQLite in-process)
+    #: then costs no task and no extra turn of the event loop. Backend code that runs before
+    #: the call's first suspension has no current task then (``asyncio.current_task()`` is
+    #: None; ``asyncio.timeout`` needs one): such a backend sets ``eager=False``.
+    eager: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +254,56 @@ def _codec(name: str) -> str:
         return "utf-8"
 
 
+class _Continue(Generic[T]):
+    """Awaits the rest of an awaitable that was stepped by hand (``steps``, its ``__await__``
+    iterator) and suspended on ``pending`` (what it yielded: a future, or None).
+
+    With a ``timeout``, expiry cancels what the awaitable is waiting on, as
+    ``asyncio.timeout`` cancels its task, and raises ``TimeoutError``."""
+
+    __slots__ = ("_pending", "_steps", "_timeout")
+
+    def __init__(
+        self, steps: Generator[Any, None, T], pending: Any, timeout: float | None = None
+    ) -> None:
+        self._steps = steps
+        self._pending = pending
+        self._timeout = timeout
+
+    def __await__(self) -> Generator[Any, None, T]:
+        steps = self._steps
+        pending = self._pending
+        expired = False
+        timer: asyncio.TimerHandle | None = None
+        if self._timeout is not None:
+
+            def expire() -> None:
+                nonlocal expired
+                expired = True
+                if isinstance(pending, asyncio.Future):
+                    pending.cancel()
+
+            timer = asyncio.get_running_loop().call_later(self._timeout, expire)
+        try:
+            while True:
+                try:
+                    yield pending
+                except BaseException as exc:  # cancellation, or the awaited future's error
+                    pending = steps.throw(exc)
+                else:  # resumed: step on, or stop it once the time is up
+                    pending = steps.throw(asyncio.CancelledError()) if expired else steps.send(None)
+        except StopIteration as done:
+            result: T = done.value
+            return result
+        except asyncio.CancelledError:
+            if expired:
+                raise TimeoutError from None
+            raise
+        finally:
+            if timer is not None:
+                timer.cancel()
+
+
 class TargetSession:
     """Protocol policy for one association (no I/O; the backend calls are awaited)."""
 
@@ -263,12 +319,18 @@ class TargetSession:
         self.exceptional_record_size = config.exceptional_record_size
 
     async def _call(self, call: Awaitable[T]) -> T:
-        """Await a backend call within ``backend_timeout`` (expiry becomes diagnostic 2).
+        """Await a backend call within ``backend_timeout`` (expiry raises ``TimeoutError``,
+        which becomes diagnostic 2).
 
-        ``asyncio.timeout`` rather than ``wait_for``: the call runs in this task, so a backend
-        that answers without waiting (SQLite in-process) costs no extra task or loop turn."""
-        async with asyncio.timeout(self.config.backend_timeout):
-            return await call
+        The call is stepped by hand: one that answers without suspending (SQLite in-process)
+        costs no timer; one that suspends finishes under the timeout."""
+        steps = call.__await__()
+        try:
+            pending = steps.send(None)
+        except StopIteration as done:
+            result: T = done.value
+            return result
+        return await _Continue(steps, pending, self.config.backend_timeout)
 
     async def handle(
         self, pdu: Event
@@ -555,7 +617,7 @@ class TargetSession:
                 out.append(NamePlusRecord(rec, rs.databases[0]))
                 continue
             ext = self._to_external(rec)
-            size = encoded_size(external_to_tlv(ext))
+            size = external_size(ext)
             name = rec.database or rs.databases[0]
             if size > self.exceptional_record_size:
                 out.append(NamePlusRecord(_diag(diag.RECORD_TOO_LARGE, str(size)), name))
@@ -591,7 +653,8 @@ class Z3950Target:
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> asyncio.Server:
         """Listen; ``port=0`` picks an ephemeral port (see :attr:`port`)."""
-        self.server = await asyncio.start_server(self.handle_connection, host, port)
+        loop = asyncio.get_running_loop()
+        self.server = await loop.create_server(lambda: _Connection(self), host, port)
         return self.server
 
     @property
@@ -606,47 +669,175 @@ class Z3950Target:
             self.server.close()
             await self.server.wait_closed()
 
-    async def handle_connection(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        """Serve one association until Close, EOF, idle timeout or a protocol error."""
-        cfg = self.config
-        peer = writer.get_extra_info("peername")
-        assoc = Association(
+
+Replies = list[InitResponse | SearchResponse | PresentResponse | Close]
+
+
+class _Connection(asyncio.Protocol):
+    """One association, served until Close, EOF, idle timeout or a protocol error.
+
+    Requests are answered one at a time, in order, each with one ``transport.write``. A request
+    is handled right in ``data_received`` (see :attr:`TargetConfig.eager`); one whose backend
+    call suspends finishes in a task, and reading pauses until it is answered. Reading also
+    pauses while the peer does not take our writes (flow control)."""
+
+    def __init__(self, target: Z3950Target) -> None:
+        cfg = target.config
+        self.config = cfg
+        self.loop = asyncio.get_running_loop()
+        self.assoc = Association(
             Role.TARGET, BerLimits(max_pdu_size=cfg.max_request_size, max_depth=cfg.max_depth)
         )
-        session = TargetSession(self.backend, cfg, str(peer))
+        self.backend = target.backend
+        self.session: TargetSession | None = None
+        self.transport: asyncio.Transport | None = None
+        self.peer = ""
+        self.task: asyncio.Task[None] | None = None  # a request being answered in a task
+        self.write_paused = False
+        self.closed = False
+        self.last = self.loop.time()  # last activity, for the idle timeout
+        self.idle: asyncio.TimerHandle | None = None
+
+    # ------------------------------------------------------------------ transport events
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.peer = str(transport.get_extra_info("peername"))
+        self.session = TargetSession(self.backend, self.config, self.peer)
+        if self.config.idle_timeout is not None:
+            self.idle = self.loop.call_later(self.config.idle_timeout, self._check_idle)
+
+    def data_received(self, data: bytes) -> None:
+        self.last = self.loop.time()
+        self.assoc.receive_data(data)
+        if self.task is None and not self.write_paused:
+            self._serve()
+        elif self.transport is not None:
+            self.transport.pause_reading()  # answer what we have first
+
+    def eof_received(self) -> bool:
+        self.assoc.receive_data(b"")
+        if self.task is None and not self.write_paused:
+            self._serve()
+        return True  # half-open: _serve answers what came before the EOF, then closes
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if self.idle is not None:
+            self.idle.cancel()
+        if self.task is not None:
+            self.task.cancel()
+        if exc is not None:
+            log.info("association with %s ended: %s", self.peer, exc)
+
+    def pause_writing(self) -> None:
+        self.write_paused = True
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        if self.task is None and not self.closed:
+            self._resume()
+
+    # ------------------------------------------------------------------ serving
+
+    def _close(self) -> None:
+        self.closed = True
+        if self.idle is not None:
+            self.idle.cancel()
+        if self.transport is not None:
+            self.transport.close()  # after what is buffered has been written
+
+    def _reply(self, replies: Replies) -> None:
+        assert self.transport is not None
+        send = self.assoc.send
+        if len(replies) == 1:
+            self.transport.write(send(replies[0]))
+        elif replies:
+            self.transport.write(b"".join([send(r) for r in replies]))
+
+    def _resume(self) -> None:
+        assert self.transport is not None
+        self.transport.resume_reading()
+        self._serve()
+
+    def _serve(self) -> None:
+        """Answer the whole requests received, in order, until more bytes are needed."""
+        assoc = self.assoc
+        session = self.session
+        assert self.transport is not None and session is not None
         try:
-            while assoc.state is not State.CLOSED:
+            while not self.closed:
+                if self.write_paused:
+                    self.transport.pause_reading()
+                    return
                 try:
                     event = assoc.next_event()
                 except RemoteProtocolError as err:
-                    log.info("protocol error from %s: %s", peer, err)
-                    writer.write(assoc.send(err.close))
-                    break
+                    log.info("protocol error from %s: %s", self.peer, err)
+                    self.transport.write(assoc.send(err.close))
+                    self._close()
+                    return
                 if event is NEED_DATA:
-                    try:
-                        async with asyncio.timeout(cfg.idle_timeout):
-                            data = await reader.read(65536)
-                    except TimeoutError:
-                        if assoc.state in (State.OPEN, State.IDLE, State.INITIALISING):
-                            with contextlib.suppress(ProtocolError):
-                                writer.write(
-                                    assoc.send(Close(CloseReason.LACK_OF_ACTIVITY, "idle timeout"))
-                                )
-                        break
-                    assoc.receive_data(data)
-                    continue
+                    return
                 if event is CONNECTION_CLOSED or event is PAUSED:
-                    break  # PAUSED cannot happen: every request is answered before reading on
-                for reply in await session.handle(event):
-                    writer.write(assoc.send(reply))
-                await writer.drain()
+                    self._close()  # PAUSED cannot happen: every request is answered in turn
+                    return
+                handling = session.handle(event)
+                if not self.config.eager:
+                    self._in_task(handling)
+                    return
+                steps = handling.__await__()
+                try:
+                    pending = steps.send(None)
+                except StopIteration as done:
+                    self._reply(done.value)
+                    continue
+                self._in_task(_Continue(steps, pending))
+                return
         except (ConnectionError, ProtocolError) as exc:
-            log.info("association with %s ended: %s", peer, exc)
+            log.info("association with %s ended: %s", self.peer, exc)
+            self._close()
+        except Exception:
+            log.exception("association with %s failed", self.peer)
+            self._close()
+
+    def _in_task(self, handling: Awaitable[Replies]) -> None:
+        assert self.transport is not None
+        self.transport.pause_reading()
+        self.task = self.loop.create_task(self._finish(handling))
+
+    async def _finish(self, handling: Awaitable[Replies]) -> None:
+        try:
+            self._reply(await handling)
+        except (ConnectionError, ProtocolError) as exc:
+            log.info("association with %s ended: %s", self.peer, exc)
+            self._close()
+        except Exception:
+            log.exception("association with %s failed", self.peer)
+            self._close()
         finally:
-            with contextlib.suppress(Exception):
-                await writer.drain()
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
+            self.task = None
+        self.last = self.loop.time()
+        if not self.closed and not self.write_paused:
+            self._resume()
+
+    def _check_idle(self) -> None:
+        timeout = self.config.idle_timeout
+        assert timeout is not None and self.transport is not None
+        now = self.loop.time()
+        if self.closed:
+            return
+        if self.task is not None or self.write_paused:  # busy: the clock runs while waiting
+            self.idle = self.loop.call_at(now + timeout, self._check_idle)
+            return
+        due = self.last + timeout
+        if now + 0.001 < due:
+            self.idle = self.loop.call_at(due, self._check_idle)
+            return
+        if self.assoc.state in (State.OPEN, State.IDLE, State.INITIALISING):
+            with contextlib.suppress(ProtocolError):
+                self.transport.write(
+                    self.assoc.send(Close(CloseReason.LACK_OF_ACTIVITY, "idle timeout"))
+                )
+        self._close()
