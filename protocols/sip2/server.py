@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,11 +88,12 @@ class Sip2Server:
         self.handler_timeout = handler_timeout
         self.name = name
         self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._connections: set[_Connection] = set()
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         """Listen on ``host:port`` (port 0 picks a free one; see :attr:`port`)."""
-        self._server = await asyncio.start_server(self._on_connect, host, port)
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(lambda: _Connection(self), host, port)
 
     @property
     def port(self) -> int:
@@ -104,9 +105,9 @@ class Sip2Server:
         """Stop listening and close every connection."""
         if self._server is not None:
             self._server.close()
-            for task in list(self._tasks):
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            for conn in list(self._connections):
+                conn.abort_handling()
+                conn.close()
             await self._server.wait_closed()
             self._server = None
 
@@ -118,90 +119,229 @@ class Sip2Server:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
-        peer = writer.get_extra_info("peername")
-        peer = (str(peer[0]), int(peer[1])) if isinstance(peer, tuple) else None
-        cfg = self._config(peer) if callable(self._config) else self._config
-        session = AcsSession(cfg)
-        info = ConnectionInfo(next(_ids), self.name, peer, session)
-        log.info("%s#%d connected from %s", self.name, info.connection_id, peer)
-        try:
-            while True:
-                try:
-                    # asyncio.timeout, not wait_for: wait_for wraps every read in a new Task
-                    # (one more event-loop hop per request on Python 3.11).
-                    async with asyncio.timeout(self.idle_timeout):
-                        data = await reader.read(65536)
-                except TimeoutError:
-                    log.info(
-                        "%s#%d idle for %ss: closing",
-                        self.name,
-                        info.connection_id,
-                        self.idle_timeout,
-                    )
-                    break
-                except ConnectionError:
-                    break
-                session.receive_data(data)
-                if await self._drain(session, info, writer) or not data:
-                    break
-        except asyncio.CancelledError:
-            pass
-        finally:
-            if task is not None:
-                self._tasks.discard(task)
-            writer.close()
-            # On shutdown the task is cancelled while closing: that is the end we wanted.
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await writer.wait_closed()
-            log.info("%s#%d closed", self.name, info.connection_id)
 
-    async def _drain(
-        self, session: AcsSession, info: ConnectionInfo, writer: asyncio.StreamWriter
-    ) -> bool:
-        """Handle every complete frame; return True when the connection must close."""
+class _Connection(asyncio.Protocol):
+    """One SIP2 connection: bytes in through the session, one ``transport.write`` per answer.
+
+    A request is handled right in ``data_received``: the handler coroutine is stepped by hand,
+    so one that answers without suspending costs no task, and one that suspends on a future
+    (the hub waiting for its group commit, a login's password check in a thread) is resumed by
+    that future's callback. Reading pauses while a request is being answered and while the peer
+    does not take our writes. With a ``handler_timeout`` the handler runs in a task under
+    ``asyncio.timeout`` instead.
+    """
+
+    def __init__(self, server: Sip2Server) -> None:
+        self.server = server
+        self.loop = asyncio.get_running_loop()
+        self.transport: asyncio.Transport | None = None
+        self.session: AcsSession | None = None
+        self.info: ConnectionInfo | None = None
+        self.busy = False  # a request is being answered
+        self.steps: Generator[Any, None, Message] | None = None  # its coroutine, when suspended
+        self.task: asyncio.Task[None] | None = None  # ... or its task (handler_timeout)
+        self.write_paused = False
+        self.closed = False
+        self.eof = False
+        self.last = self.loop.time()
+        self.idle: asyncio.TimerHandle | None = None
+
+    # ------------------------------------------------------------------ transport events
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        srv = self.server
+        peer_info = transport.get_extra_info("peername")
+        peer = (str(peer_info[0]), int(peer_info[1])) if isinstance(peer_info, tuple) else None
+        cfg = srv._config(peer) if callable(srv._config) else srv._config
+        self.session = AcsSession(cfg)
+        self.info = ConnectionInfo(next(_ids), srv.name, peer, self.session)
+        srv._connections.add(self)
+        log.info("%s#%d connected from %s", srv.name, self.info.connection_id, peer)
+        self.idle = self.loop.call_later(srv.idle_timeout, self._check_idle)
+
+    def data_received(self, data: bytes) -> None:
+        self.last = self.loop.time()
+        assert self.session is not None
+        self.session.receive_data(data)
+        if not self.busy and not self.write_paused:
+            self._serve()
+        elif self.transport is not None:
+            self.transport.pause_reading()  # answer what we have first
+
+    def eof_received(self) -> bool:
+        self.eof = True
+        assert self.session is not None
+        self.session.receive_data(b"")
+        if not self.busy and not self.write_paused:
+            self._serve()
+        return True  # half-open: _serve answers what came before the EOF, then closes
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.abort_handling()
+        self._closed()
+
+    def pause_writing(self) -> None:
+        self.write_paused = True
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        if not self.busy and not self.closed:
+            self._resume()
+
+    # ------------------------------------------------------------------ serving
+    def abort_handling(self) -> None:
+        """Drop a request being answered (the connection is going away)."""
+        steps, self.steps = self.steps, None
+        if steps is not None:
+            with contextlib.suppress(Exception):
+                steps.close()
+        if self.task is not None:
+            self.task.cancel()
+
+    def close(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.close()  # after what is buffered has been written
+        self._closed()
+
+    def _closed(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if self.idle is not None:
+            self.idle.cancel()
+        self.server._connections.discard(self)
+        if self.info is not None:
+            log.info("%s#%d closed", self.server.name, self.info.connection_id)
+
+    def _check_idle(self) -> None:
+        if self.closed:
+            return
+        timeout = self.server.idle_timeout
+        left = self.last + timeout - self.loop.time()
+        if left > 0 or self.busy:
+            self.idle = self.loop.call_later(left if left > 0 else timeout, self._check_idle)
+            return
+        assert self.info is not None
+        log.info("%s#%d idle for %ss: closing", self.server.name, self.info.connection_id, timeout)
+        self.close()
+
+    def _resume(self) -> None:
+        if self.transport is not None and not self.eof:
+            self.transport.resume_reading()
+        self._serve()
+
+    def _serve(self) -> None:
+        """Answer the complete frames received, in order, until more bytes are needed."""
+        session, info, transport = self.session, self.info, self.transport
+        assert session is not None and info is not None and transport is not None
+        srv = self.server
         cid = info.connection_id
-        while True:
+        while not self.closed:
+            if self.write_paused:
+                transport.pause_reading()
+                return
             try:
                 event = session.next_event()
             except RemoteProtocolError as exc:
-                log.warning("%s#%d protocol error (%s): %s", self.name, cid, exc.kind.value, exc)
+                log.warning("%s#%d protocol error (%s): %s", srv.name, cid, exc.kind.value, exc)
                 if exc.reply:
-                    writer.write(exc.reply)
+                    transport.write(exc.reply)
                 if exc.close:
-                    with contextlib.suppress(ConnectionError):
-                        await writer.drain()
-                    return True
+                    self.close()
+                    return
                 continue
             if event is NEED_DATA:
-                await writer.drain()
-                return False
+                return
             if event is CLOSED or event is PAUSED:
-                return True
+                self.close()
+                return
             if isinstance(event, Replay):
-                log.info("%s#%d %s: answered from cache", self.name, cid, event.reason)
-                writer.write(event.data)
+                log.info("%s#%d %s: answered from cache", srv.name, cid, event.reason)
+                transport.write(event.data)
                 continue
             assert isinstance(event, Message)
             if log.isEnabledFor(logging.DEBUG):
-                log.debug("%s#%d <- %s", self.name, cid, event)
-            try:
-                if self.handler_timeout is None:
-                    response = await self.handler(info, event)
-                else:  # asyncio.timeout, not wait_for: no new Task (and event-loop hop) per frame
-                    async with asyncio.timeout(self.handler_timeout):
-                        response = await self.handler(info, event)
-                data = session.send(response)
-            except Exception:
-                log.exception("%s#%d handler failed for %s: closing", self.name, cid, event.CODE)
-                session.cancel_pending()
-                return True
-            if log.isEnabledFor(logging.DEBUG):
-                log.debug("%s#%d -> %s", self.name, cid, redact(data, session.codec))
-            writer.write(data)  # one write per frame (python-sip2 reads one recv per response)
-            await writer.drain()
-            if session.should_close:
-                return True
+                log.debug("%s#%d <- %s", srv.name, cid, event)
+            self.busy = True
+            if srv.handler_timeout is not None:
+                transport.pause_reading()
+                self.task = self.loop.create_task(self._in_task(event))
+                return
+            steps = srv.handler(info, event).__await__()
+            if not self._step(steps, event, None):
+                transport.pause_reading()
+                return
+
+    def _step(self, steps: Generator[Any, None, Message], request: Message, error: BaseException | None) -> bool:
+        """Run the handler until it answers (True) or suspends on a future (False: the future's
+        callback steps it on)."""
+        try:
+            pending = steps.send(None) if error is None else steps.throw(error)
+        except StopIteration as done:
+            self.steps = None
+            self._answer(request, done.value)
+            return True
+        except Exception:
+            self.steps = None
+            self._failed(request)
+            return True
+        self.steps = steps
+        if isinstance(pending, asyncio.Future):
+            pending._asyncio_future_blocking = False
+            pending.add_done_callback(lambda fut: self._wake(steps, request, fut))
+        else:  # a bare yield (asyncio.sleep(0)): step on in the next iteration
+            self.loop.call_soon(self._wake, steps, request, None)
+        return False
+
+    def _wake(self, steps: Generator[Any, None, Message], request: Message,
+              fut: asyncio.Future[Any] | None) -> None:
+        if self.steps is not steps:
+            return  # the connection went away meanwhile
+        error: BaseException | None = None
+        if fut is not None and fut.cancelled():
+            error = asyncio.CancelledError()
+        if self._step(steps, request, error) and not self.closed:
+            self._resume()
+
+    async def _in_task(self, request: Message) -> None:
+        info = self.info
+        assert info is not None and self.server.handler_timeout is not None
+        try:
+            async with asyncio.timeout(self.server.handler_timeout):
+                response = await self.server.handler(info, request)
+        except asyncio.CancelledError:
+            self.task = None
+            return
+        except Exception:
+            self.task = None
+            self._failed(request)
+            return
+        self.task = None
+        self._answer(request, response)
+        if not self.closed:
+            self._resume()
+
+    def _answer(self, request: Message, response: Message) -> None:
+        self.busy = False
+        self.last = self.loop.time()
+        session, info, transport = self.session, self.info, self.transport
+        assert session is not None and info is not None and transport is not None
+        try:
+            data = session.send(response)
+        except Exception:
+            self._failed(request)
+            return
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s#%d -> %s", self.server.name, info.connection_id, redact(data, session.codec))
+        if not self.closed:
+            transport.write(data)  # one write per frame (python-sip2 reads one recv per response)
+        if session.should_close:
+            self.close()
+
+    def _failed(self, request: Message) -> None:
+        self.busy = False
+        assert self.session is not None and self.info is not None
+        log.exception("%s#%d handler failed for %s: closing", self.server.name, self.info.connection_id, request.CODE)
+        self.session.cancel_pending()
+        self.close()

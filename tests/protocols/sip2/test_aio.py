@@ -191,3 +191,126 @@ def test_logs_mask_patron_identifiers(caplog: pytest.LogCaptureFixture) -> None:
     assert "*" * 16 + PATRON[-2:] in text  # the masked form is logged
     assert "checksum" in text
     assert PATRON not in text and "secret" not in text
+
+
+# -- how handlers are run: stepped by hand in data_received, resumed by their futures ----------
+
+STATUS = PatronStatusRequest.create(language="019", transaction_date=DATE, AO="CN-440100-ZG", AA=PATRON, AC="", AD="")
+
+
+def _status_answer(req: object, note: str) -> PatronStatusResponse:
+    return PatronStatusResponse.create(patron_status=" " * 14, language="019", transaction_date=DATE,
+                                       AO="CN-440100-ZG", AA=PATRON, AE="", BL="Y", AF=note)
+
+
+async def _serve(handler: Callable[[object, object], Awaitable[object]], body: Callable[[int], Awaitable[None]],
+                 **kw: object) -> None:
+    server = Sip2Server(handler, SessionConfig(login_required=False), **kw)  # type: ignore[arg-type]
+    await server.start()
+    try:
+        await asyncio.wait_for(body(server.port), 10)
+    finally:
+        await server.close()
+
+
+async def _read_frames(reader: asyncio.StreamReader, n: int) -> list[bytes]:
+    return [await asyncio.wait_for(reader.readuntil(b"\r"), 5) for _ in range(n)]
+
+
+@pytest.mark.parametrize("how", ["inline", "future", "bare-yield", "thread", "task"])
+def test_pipelined_requests_are_answered_in_order_however_the_handler_waits(how: str) -> None:
+    seen: list[str] = []
+
+    async def handler(info: object, req: PatronStatusRequest) -> PatronStatusResponse:
+        note = req.get("AD") or ""
+        seen.append(note)
+        loop = asyncio.get_running_loop()
+        if how == "future":
+            fut = loop.create_future()
+            loop.call_later(0.01, fut.set_result, None)
+            await fut
+        elif how == "bare-yield":
+            await asyncio.sleep(0)
+        elif how == "thread":
+            await loop.run_in_executor(None, lambda: None)
+        elif how == "task":
+            await asyncio.sleep(0.01)
+        return _status_answer(req, note)
+
+    async def body(port: int) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"".join(encode(STATUS.with_field("AD", str(i))) for i in range(5)))
+        frames = await _read_frames(reader, 5)
+        assert [decode(f).get("AF") for f in frames] == [str(i) for i in range(5)]
+        writer.close()
+
+    asyncio.run(_serve(handler, body, **({"handler_timeout": 5.0} if how == "task" else {})))
+    assert seen == [str(i) for i in range(5)]
+
+
+def test_a_client_gone_while_its_handler_waits_does_not_disturb_the_others() -> None:
+    gate: asyncio.Future[None] | None = None
+    finished: list[str] = []
+
+    async def handler(info: object, req: PatronStatusRequest) -> PatronStatusResponse:
+        nonlocal gate
+        note = req.get("AD") or ""
+        if note == "slow":
+            gate = asyncio.get_running_loop().create_future()
+            try:
+                await gate
+            finally:
+                finished.append("slow")
+        return _status_answer(req, note)
+
+    async def body(port: int) -> None:
+        _r1, w1 = await asyncio.open_connection("127.0.0.1", port)
+        w1.write(encode(STATUS.with_field("AD", "slow")))
+        await w1.drain()
+        while gate is None:
+            await asyncio.sleep(0.01)
+        w1.close()  # gone while its request is pending
+        await asyncio.sleep(0.05)
+        r2, w2 = await asyncio.open_connection("127.0.0.1", port)
+        w2.write(encode(STATUS.with_field("AD", "fast")))
+        assert decode((await _read_frames(r2, 1))[0]).get("AF") == "fast"
+        gate.set_result(None)  # must not write to the closed connection or raise
+        await asyncio.sleep(0.05)
+        w2.close()
+
+    asyncio.run(_serve(handler, body))
+    assert finished == ["slow"]
+
+
+def test_a_handler_over_its_timeout_closes_the_connection() -> None:
+    async def handler(info: object, req: object) -> object:
+        await asyncio.sleep(5)
+        raise AssertionError
+
+    async def body(port: int) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(encode(STATUS))
+        assert await asyncio.wait_for(reader.read(), 5) == b""
+        writer.close()
+
+    asyncio.run(_serve(handler, body, handler_timeout=0.1))
+
+
+def test_a_failing_handler_closes_only_its_connection() -> None:
+    async def handler(info: object, req: PatronStatusRequest) -> PatronStatusResponse:
+        if req.get("AD") == "boom":
+            await asyncio.sleep(0)
+            raise RuntimeError("a bug")
+        return _status_answer(req, "ok")
+
+    async def body(port: int) -> None:
+        r1, w1 = await asyncio.open_connection("127.0.0.1", port)
+        w1.write(encode(STATUS.with_field("AD", "boom")))
+        assert await asyncio.wait_for(r1.read(), 5) == b""
+        r2, w2 = await asyncio.open_connection("127.0.0.1", port)
+        w2.write(encode(STATUS))
+        assert decode((await _read_frames(r2, 1))[0]).get("AF") == "ok"
+        w1.close()
+        w2.close()
+
+    asyncio.run(_serve(handler, body))
