@@ -23,6 +23,7 @@ import codecs
 import contextlib
 import itertools
 import logging
+import socket
 from collections.abc import Awaitable, Collection, Generator
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
@@ -651,11 +652,23 @@ class Z3950Target:
         self.config = config or TargetConfig()
         self.server: asyncio.Server | None = None
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> asyncio.Server:
-        """Listen; ``port=0`` picks an ephemeral port (see :attr:`port`)."""
+    async def start(
+        self, host: str = "127.0.0.1", port: int = 0, *, sock: socket.socket | None = None
+    ) -> asyncio.Server:
+        """Listen; ``port=0`` picks an ephemeral port (see :attr:`port`). With ``sock`` (a
+        bound, listening TCP socket, e.g. one inherited from the process that forked this one)
+        accept on it instead; ``host`` and ``port`` are then ignored."""
         loop = asyncio.get_running_loop()
-        self.server = await loop.create_server(lambda: _Connection(self), host, port)
+        if sock is not None:
+            self.server = await loop.create_server(self.protocol, sock=sock)
+        else:
+            self.server = await loop.create_server(self.protocol, host, port)
         return self.server
+
+    def protocol(self) -> asyncio.Protocol:
+        """The protocol serving one connection: for an accept loop of the caller's own
+        (``loop.connect_accepted_socket(target.protocol, sock)``)."""
+        return _Connection(self)
 
     @property
     def port(self) -> int:
