@@ -14,6 +14,9 @@ one UTF-8 ISO 2709 file, then times in the same run:
 Prints records/s and both ratios. Target: our import faster than ``zebraidx``.
 
     .venv/bin/python bench/bench_catalogue_import.py [--records 100000] [--keep DIR]
+        [--workers N] [--no-zebra]
+
+The machine is usually shared: compare the ratios of one run, and repeat.
 """
 
 from __future__ import annotations
@@ -168,7 +171,7 @@ def time_pymarc(path: Path) -> tuple[float, int]:
     return time.perf_counter() - t0, n
 
 
-def time_ours(path: Path, workdir: Path) -> tuple[float, object]:
+def time_ours(path: Path, workdir: Path, workers: int | None = None) -> tuple[float, object]:
     from ils_bridge.catalogue.store import Catalogue
     from ils_bridge.store import migrate
     from ils_bridge.store.engine import open_store
@@ -180,7 +183,7 @@ def time_ours(path: Path, workdir: Path) -> tuple[float, object]:
     migrate.upgrade(store)
     cat = Catalogue(store)
     t0 = time.perf_counter()
-    summary = cat.import_records([path])
+    summary = cat.import_records([path], workers=workers)
     elapsed = time.perf_counter() - t0
     store.dispose()
     return elapsed, summary
@@ -227,6 +230,9 @@ def main() -> None:
     ap.add_argument("--records", type=int, default=100_000)
     ap.add_argument("--keep", type=Path, help="Write the MARC file (and databases) here.")
     ap.add_argument("--no-zebra", action="store_true")
+    ap.add_argument(
+        "--workers", type=int, help="Worker processes for our import (default: its own choice)."
+    )
     args = ap.parse_args()
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="bench-catalogue-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -241,7 +247,7 @@ def main() -> None:
     t_pymarc, parsed = time_pymarc(path)
     assert parsed == n, parsed
     print(f"pymarc bare parse     {t_pymarc:7.2f} s  {n / t_pymarc:9,.0f} records/s")
-    t_ours, summary = time_ours(path, workdir)
+    t_ours, summary = time_ours(path, workdir, args.workers)
     print(f"ils-bridge import     {t_ours:7.2f} s  {n / t_ours:9,.0f} records/s  ({summary})"[:200])
     t_zebra = None if args.no_zebra else time_zebra(path, workdir)
     if t_zebra is None:

@@ -12,24 +12,28 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import cast
 
 import pymarc
 
 from ils_bridge.catalogue.model import Flavour
-from ils_bridge.catalogue.profiles import FieldRule, HoldingRule, Profile, profile_for, rule_values
-from ils_bridge.codes import Code, extract_isbn, normalise_issn
+from ils_bridge.catalogue.profiles import FieldRule, HoldingRule, Profile, profile_for
+from ils_bridge.codes import MAX_RAW_LENGTH, Code, check_isbn, extract_isbn, normalise_issn
 
 __all__ = [
     "KEY_STEPS",
     "AccessPoints",
+    "DataField",
+    "FieldMap",
     "HoldingInfo",
     "MatchKeys",
+    "access_points",
     "casefold",
     "extract_access_points",
     "extract_holdings",
+    "field_map",
+    "holdings_of",
     "match_keys",
     "nfkc",
     "normalise_key_text",
@@ -87,6 +91,37 @@ class AccessPoints:
 
 
 # ---------------------------------------------------------------------------------------
+# a record's fields as plain values
+
+DataField = tuple[str, str, list[tuple[str, str]]]
+"""A data field as plain values: ``(indicator 1, indicator 2, [(code, value), …])``."""
+
+
+@dataclass(slots=True)
+class FieldMap:
+    """What access points and holdings read of a record: its data fields by tag (record order
+    within a tag) and the first non-empty value of each control field. Built from a pymarc
+    record (:func:`field_map`) or straight from ISO 2709 bytes by the bulk reader."""
+
+    data: dict[str, list[DataField]]
+    control: dict[str, str]
+
+
+def field_map(record: pymarc.Record) -> FieldMap:
+    """The :class:`FieldMap` of a pymarc record (control fields are the ones pymarc says)."""
+    data: dict[str, list[DataField]] = {}
+    control: dict[str, str] = {}
+    for f in record.fields:
+        if f.is_control_field():
+            if f.data and f.tag not in control:
+                control[f.tag] = str(f.data)
+        else:
+            subs = [(sf.code, sf.value) for sf in f.subfields]
+            data.setdefault(f.tag, []).append((f.indicator1, f.indicator2, subs))
+    return FieldMap(data, control)
+
+
+# ---------------------------------------------------------------------------------------
 # small text helpers
 
 _TRAILING_ISBD = re.compile(r"[\s/:;,=]+$")
@@ -96,9 +131,15 @@ _YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d)(?!\d)")
 _LANG = re.compile(r"^[a-z]{3}$")
 
 
+# Whatever _clean would change: a marker, blank or ISBD mark at either end, a closing full stop
+_CLEAN_WORK = re.compile(r"[\u0088\u0089\u0098\u009c]|^[\s/:;,=]|[\s/:;,=.]\Z")
+
+
 def _clean(value: str, flavour: Flavour, keep_markers: bool = False) -> str:
     """Trim ISBD punctuation at both ends; drop UNIMARC NSB/NSE markers (not their text)
     unless ``keep_markers``."""
+    if _CLEAN_WORK.search(value) is None:
+        return value  # the common case: nothing to trim
     if not keep_markers:
         value = _NSB_NSE.sub("", value)
     value = _TRAILING_ISBD.sub("", _LEADING_ISBD.sub("", value.strip()))
@@ -114,35 +155,80 @@ def _clean(value: str, flavour: Flavour, keep_markers: bool = False) -> str:
 
 
 def _dedup(values: Iterable[str]) -> tuple[str, ...]:
-    seen: dict[str, None] = {}
-    for v in values:
-        if v and v not in seen:
-            seen[v] = None
-    return tuple(seen)
+    """The non-empty values, first occurrences in order."""
+    return tuple(dict.fromkeys(v for v in values if v))
 
 
-def _first_values(record: pymarc.Record, rules: Iterable[FieldRule], flavour: Flavour) -> list[str]:
+_Rule = tuple[str, str, str | None, tuple[str, str] | None]  # FieldRule's fields
+_COMPILED: dict[int, tuple[Sequence[FieldRule], tuple[_Rule, ...]]] = {}
+
+
+def _compiled(rules: Sequence[FieldRule]) -> tuple[_Rule, ...]:
+    """The rules as plain tuples, kept per rules object (profiles are constants, so this is
+    a handful of entries; the entry holds the object, so its id stays its own)."""
+    hit = _COMPILED.get(id(rules))
+    if hit is not None and hit[0] is rules:
+        return hit[1]
+    plain = tuple((r.tag, r.codes, r.ind2, r.require) for r in rules)
+    if len(_COMPILED) < 4096:
+        _COMPILED[id(rules)] = (rules, plain)
+    return plain
+
+
+def _rule_values(fields: FieldMap, rules: Sequence[FieldRule]) -> list[list[tuple[str, str]]]:
+    """:func:`~ils_bridge.catalogue.profiles.rule_values` over a :class:`FieldMap`: for every
+    data field matching a rule (rule order, then record order), its selected pairs."""
+    return _select(fields, _compiled(rules))
+
+
+def _select(fields: FieldMap, rules: Iterable[_Rule]) -> list[list[tuple[str, str]]]:
+    out: list[list[tuple[str, str]]] = []
+    data = fields.data
+    for tag, codes, ind2, require in rules:
+        found = data.get(tag)
+        if not found:
+            continue
+        for _ind1, field_ind2, subs in found:
+            if ind2 is not None and field_ind2 != ind2:
+                continue
+            if require is not None:
+                want_code, want = require
+                if not any(c == want_code and v.strip().casefold() == want for c, v in subs):
+                    continue
+            picked = [pair for pair in subs if pair[0] in codes]
+            if picked:
+                out.append(picked)
+    return out
+
+
+_TITLE_RULES: dict[int, tuple[Profile, tuple[FieldRule]]] = {}
+
+
+def _title_rule(profile: Profile) -> tuple[FieldRule]:
+    """``(profile.title,)``, the same object every time (so :func:`_compiled` keeps it)."""
+    hit = _TITLE_RULES.get(id(profile))
+    if hit is not None and hit[0] is profile:
+        return hit[1]
+    rules = (profile.title,)
+    if len(_TITLE_RULES) < 64:
+        _TITLE_RULES[id(profile)] = (profile, rules)
+    return rules
+
+
+def _first_values(fields: FieldMap, rules: Sequence[FieldRule], flavour: Flavour) -> list[str]:
     return [
         cleaned
-        for picked in rule_values(record, rules)
+        for picked in _rule_values(fields, rules)
         for _, value in picked
         if (cleaned := _clean(value, flavour))
     ]
 
 
-def _control(record: pymarc.Record, tag: str) -> str | None:
-    for f in record.get_fields(tag):
-        if f.is_control_field() and f.data:
-            return str(f.data)
-    return None
-
-
-def _subfield_a(record: pymarc.Record, tag: str) -> str | None:
-    for f in record.get_fields(tag):
-        if not f.is_control_field():
-            values = f.get_subfields("a")
-            if values:
-                return str(values[0])
+def _subfield_a(fields: FieldMap, tag: str) -> str | None:
+    for _i1, _i2, subs in fields.data.get(tag, ()):
+        for code, value in subs:
+            if code == "a":
+                return value
     return None
 
 
@@ -150,16 +236,14 @@ def _subfield_a(record: pymarc.Record, tag: str) -> str | None:
 # access points
 
 
-def _title(
-    record: pymarc.Record, profile: Profile, flavour: Flavour
-) -> tuple[str | None, str | None]:
+def _title(fields: FieldMap, profile: Profile, flavour: Flavour) -> tuple[str | None, str | None]:
     """(title with other title info and part, title proper with part) of the first title field."""
-    fields = rule_values(record, (profile.title,))
-    if not fields:
+    picked_fields = _rule_values(fields, _title_rule(profile))
+    if not picked_fields:
         return None, None
     full: list[str] = []
     proper: list[str] = []
-    for code, raw in fields[0]:
+    for code, raw in picked_fields[0]:
         value, marked = _clean(raw, flavour), _clean(raw, flavour, keep_markers=True)
         if not value:
             continue
@@ -175,9 +259,9 @@ def _title(
     return ("".join(full).strip(" :.;") or None), ("".join(proper).strip(" :.;") or None)
 
 
-def _names(record: pymarc.Record, profile: Profile, flavour: Flavour) -> list[str]:
+def _names(fields: FieldMap, profile: Profile, flavour: Flavour) -> list[str]:
     names: list[str] = []
-    for picked in rule_values(record, profile.authors):
+    for picked in _rule_values(fields, profile.authors):
         parts = [_clean(v, flavour) for _, v in picked]
         name = ", ".join(p for p in parts if p)
         if name:
@@ -196,31 +280,49 @@ def _weak_code(raw: str) -> str | None:
     return digits or None
 
 
-def _isbns(record: pymarc.Record, profile: Profile) -> tuple[frozenset[str], frozenset[str]]:
+# An ISBN as catalogued nearly always: ASCII digits (and hyphens, a final X), alone or followed
+# by a blank or "(" and a qualifier. For such text extract_isbn's NFKC, label and token steps
+# change nothing but drop the hyphens, so check_isbn alone decides (a property test holds
+# _isbn13 to extract_isbn).
+_PLAIN_ISBN = re.compile(r"([0-9][0-9\-]{0,30}[0-9X]?)(?:[ (]|\Z)")
+
+
+def _isbn13(raw: str) -> str | None:
+    """The canonical ISBN-13 that :func:`~ils_bridge.codes.extract_isbn` finds in ``raw``,
+    or None when it finds none."""
+    m = _PLAIN_ISBN.match(raw) if len(raw) <= MAX_RAW_LENGTH else None
+    if m is not None:
+        checked = check_isbn(m.group(1).replace("-", ""))
+        return checked if isinstance(checked, str) else None
+    result = extract_isbn(raw)
+    return result.value if isinstance(result, Code) else None
+
+
+def _isbns(fields: FieldMap, profile: Profile) -> tuple[frozenset[str], frozenset[str]]:
     valid: set[str] = set()
     weak: set[str] = set()
-    for picked in rule_values(record, profile.isbn):
+    for picked in _rule_values(fields, profile.isbn):
         for _, raw in picked:
-            result = extract_isbn(raw)
-            if isinstance(result, Code):
-                valid.add(result.value)
+            value = _isbn13(raw)
+            if value is not None:
+                valid.add(value)
             elif (w := _weak_code(raw)) is not None:
                 weak.add(w)
-    for picked in rule_values(record, profile.invalid_isbn):
+    for picked in _rule_values(fields, profile.invalid_isbn):
         for _, raw in picked:
-            result = extract_isbn(raw)
-            if isinstance(result, Code):
-                weak.add(result.value)
+            value = _isbn13(raw)
+            if value is not None:
+                weak.add(value)
             elif (w := _weak_code(raw)) is not None:
                 weak.add(w)
     return frozenset(valid), frozenset(weak - valid)
 
 
-def _issns(record: pymarc.Record, profile: Profile) -> tuple[frozenset[str], frozenset[str]]:
+def _issns(fields: FieldMap, profile: Profile) -> tuple[frozenset[str], frozenset[str]]:
     valid: set[str] = set()
     weak: set[str] = set()
     for rules, strong in ((profile.issn, True), (profile.invalid_issn, False)):
-        for picked in rule_values(record, rules):
+        for picked in _rule_values(fields, rules):
             for _, raw in picked:
                 token = raw.strip().split(" ")[0] if raw.strip() else ""
                 result = normalise_issn(token)
@@ -231,26 +333,26 @@ def _issns(record: pymarc.Record, profile: Profile) -> tuple[frozenset[str], fro
     return frozenset(valid), frozenset(weak - valid)
 
 
-def _year(record: pymarc.Record, profile: Profile, flavour: Flavour) -> int | None:
-    for value in _first_values(record, profile.dates, flavour):
+def _year(fields: FieldMap, profile: Profile, flavour: Flavour) -> int | None:
+    for value in _first_values(fields, profile.dates, flavour):
         m = _YEAR.search(value)
         if m:
             return int(m.group(1))
     if flavour is Flavour.MARC21:
-        f008 = _control(record, "008") or ""
+        f008 = fields.control.get("008") or ""
         candidate = f008[7:11]
     else:
-        candidate = (_subfield_a(record, "100") or "")[9:13]
+        candidate = (_subfield_a(fields, "100") or "")[9:13]
     return int(candidate) if _YEAR.fullmatch(candidate) else None
 
 
-def _language(record: pymarc.Record, profile: Profile, flavour: Flavour) -> str | None:
+def _language(fields: FieldMap, profile: Profile, flavour: Flavour) -> str | None:
     if flavour is Flavour.MARC21:
-        candidates = [(_control(record, "008") or "")[35:38]]
-        candidates += _first_values(record, profile.language, flavour)
+        candidates = [(fields.control.get("008") or "")[35:38]]
+        candidates += _first_values(fields, profile.language, flavour)
     else:
-        candidates = _first_values(record, profile.language, flavour)
-        candidates.append((_subfield_a(record, "100") or "")[22:25])
+        candidates = _first_values(fields, profile.language, flavour)
+        candidates.append((_subfield_a(fields, "100") or "")[22:25])
     for c in candidates:
         c = c.strip().lower()[:3]
         if _LANG.match(c):
@@ -258,9 +360,9 @@ def _language(record: pymarc.Record, profile: Profile, flavour: Flavour) -> str 
     return None
 
 
-def _subjects(record: pymarc.Record, profile: Profile, flavour: Flavour) -> list[str]:
+def _subjects(fields: FieldMap, profile: Profile, flavour: Flavour) -> list[str]:
     out = []
-    for picked in rule_values(record, profile.subjects):
+    for picked in _rule_values(fields, profile.subjects):
         parts = [_clean(v, flavour) for _, v in picked]
         heading = "--".join(p for p in parts if p)
         if heading:
@@ -268,56 +370,39 @@ def _subjects(record: pymarc.Record, profile: Profile, flavour: Flavour) -> list
     return out
 
 
-class _TagIndex:
-    """A record's fields by tag, answering ``get_fields(tag)`` without scanning every field
-    (pymarc's does, and the profiles ask for a dozen tags per record)."""
-
-    __slots__ = ("_by_tag", "fields")
-
-    def __init__(self, record: pymarc.Record) -> None:
-        self.fields = record.fields
-        by_tag: dict[str, list[pymarc.Field]] = {}
-        for f in record.fields:
-            by_tag.setdefault(f.tag, []).append(f)
-        self._by_tag = by_tag
-
-    def get_fields(self, *tags: str) -> list[pymarc.Field]:
-        if len(tags) == 1:
-            return list(self._by_tag.get(tags[0], ()))
-        if not tags:
-            return list(self.fields)
-        return [f for f in self.fields if f.tag in tags]
-
-
 def extract_access_points(record: pymarc.Record, flavour: Flavour) -> AccessPoints:
     """Read the access points of ``record`` through the profile of ``flavour``."""
+    return access_points(field_map(record), flavour)
+
+
+def access_points(fields: FieldMap, flavour: Flavour) -> AccessPoints:
+    """:func:`extract_access_points` of a record given as a :class:`FieldMap`."""
     profile = profile_for(flavour)
-    record = cast(pymarc.Record, _TagIndex(record))
-    title, title_proper = _title(record, profile, flavour)
-    variants = _first_values(record, profile.variant_titles, flavour)
+    title, title_proper = _title(fields, profile, flavour)
+    variants = _first_values(fields, profile.variant_titles, flavour)
     responsibility = [
         " ; ".join(_clean(v, flavour) for _, v in picked)
-        for picked in rule_values(record, profile.responsibility)
+        for picked in _rule_values(fields, profile.responsibility)
     ]
-    isbns, invalid_isbns = _isbns(record, profile)
-    issns, invalid_issns = _issns(record, profile)
-    local = _control(record, "001")
+    isbns, invalid_isbns = _isbns(fields, profile)
+    issns, invalid_issns = _issns(fields, profile)
+    local = fields.control.get("001")
     return AccessPoints(
         flavour=flavour,
         titles=_dedup([title or "", *variants]),
         title_proper=title_proper,
         responsibility=responsibility[0] if responsibility and responsibility[0] else None,
-        authors=_dedup(_names(record, profile, flavour)),
+        authors=_dedup(_names(fields, profile, flavour)),
         isbns=isbns,
         invalid_isbns=invalid_isbns,
         issns=issns,
         invalid_issns=invalid_issns,
-        clc=_dedup(v.replace(" ", "") for v in _first_values(record, profile.clc, flavour)),
-        publishers=_dedup(_first_values(record, profile.publishers, flavour)),
-        year=_year(record, profile, flavour),
-        subjects=_dedup(_subjects(record, profile, flavour)),
+        clc=_dedup(v.replace(" ", "") for v in _first_values(fields, profile.clc, flavour)),
+        publishers=_dedup(_first_values(fields, profile.publishers, flavour)),
+        year=_year(fields, profile, flavour),
+        subjects=_dedup(_subjects(fields, profile, flavour)),
         local_number=local.strip() if local else None,
-        language=_language(record, profile, flavour),
+        language=_language(fields, profile, flavour),
     )
 
 
@@ -325,12 +410,14 @@ def extract_access_points(record: pymarc.Record, flavour: Flavour) -> AccessPoin
 # holdings
 
 
-def _holding(field: pymarc.Field, rule: HoldingRule, inherited: str | None) -> HoldingInfo:
+def _holding(
+    tag: str, subs: list[tuple[str, str]], rule: HoldingRule, inherited: str | None
+) -> HoldingInfo:
     def get(code: str | None) -> str | None:
         if code is None:
             return None
-        for value in field.get_subfields(code):
-            if value and value.strip():
+        for c, value in subs:
+            if c == code and value and value.strip():
                 return str(value).strip()
         return None
 
@@ -341,7 +428,7 @@ def _holding(field: pymarc.Field, rule: HoldingRule, inherited: str | None) -> H
         call_number = class_number + (joiner + book_number if book_number else "")
     library = get(rule.library)
     return HoldingInfo(
-        source_tag=field.tag,
+        source_tag=tag,
         library=library if library is not None else inherited,
         holding_library=get(rule.holding_library),
         location=get(rule.location),
@@ -359,6 +446,12 @@ def _holding(field: pymarc.Field, rule: HoldingRule, inherited: str | None) -> H
 def extract_holdings(record: pymarc.Record, flavour: Flavour) -> list[HoldingInfo]:
     """Holdings and item fields of ``record`` (CNMARC 905/906; MARC21 852/952), in profile
     order then record order."""
+    return holdings_of(field_map(record), flavour)
+
+
+def holdings_of(fields: FieldMap, flavour: Flavour) -> list[HoldingInfo]:
+    """:func:`extract_holdings` of a record given as a :class:`FieldMap` (only its holdings
+    tags are read)."""
     profile = profile_for(flavour)
     out: list[HoldingInfo] = []
     for rule in profile.holdings:
@@ -369,14 +462,13 @@ def extract_holdings(record: pymarc.Record, flavour: Flavour) -> list[HoldingInf
                 None,
             )
             if parent is not None and parent.library is not None:
-                for f in record.get_fields(parent.tag):
-                    values = [v for v in f.get_subfields(parent.library) if v.strip()]
+                for _i1, _i2, subs in fields.data.get(parent.tag, ()):
+                    values = [v for c, v in subs if c == parent.library and v.strip()]
                     if values:
                         inherited = str(values[0]).strip()
                         break
-        for f in record.get_fields(rule.tag):
-            if not f.is_control_field():
-                out.append(_holding(f, rule, inherited))
+        for _i1, _i2, subs in fields.data.get(rule.tag, ()):
+            out.append(_holding(rule.tag, subs, rule, inherited))
     return out
 
 

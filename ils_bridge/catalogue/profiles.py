@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 import pymarc
@@ -24,6 +25,7 @@ __all__ = [
     "HoldingRule",
     "Profile",
     "detect_flavour",
+    "detect_flavour_of",
     "flavour_signals",
     "profile_for",
     "record_view",
@@ -232,27 +234,42 @@ def flavour_signals(leader: str, fields: Sequence[FieldView]) -> tuple[int, int,
     first: dict[str, dict[str, str]] = {}
     for tag, subs in fields:
         first.setdefault(tag, subs)
+    return _signals(
+        leader,
+        tags,
+        first.get("100", {}).get("a", ""),
+        first.get("101", {}).get("a", ""),
+        first.get("801", {}).get("a", ""),
+    )
+
+
+_UNIMARC_TAGS = ("101", "210", "215", "606", "690", "701", "702", "711", "801")
+_MARC21_TAGS = ("040", "260", "264", "300", "650", "852", "952")
+
+
+def _signals(
+    leader: str, tags: AbstractSet[str], f100a: str, f101a: str, f801a: str
+) -> tuple[int, int, bool]:
+    """:func:`flavour_signals` from what it reads: the tags present and the first $a of the
+    first 100, 101 and 801 fields ("" when absent)."""
     uni = marc = 0
-    f100a = first.get("100", {}).get("a", "")
     if _UNIMARC_100A.match(f100a) and len(f100a) >= 22:
         uni += 3
     if "200" in tags:
         uni += 3
-    uni += sum(
-        1 for t in ("101", "210", "215", "606", "690", "701", "702", "711", "801") if t in tags
-    )
+    uni += sum(1 for t in _UNIMARC_TAGS if t in tags)
     if "245" in tags:
         marc += 3
     if "008" in tags:
         marc += 2
-    marc += sum(1 for t in ("040", "260", "264", "300", "650", "852", "952") if t in tags)
+    marc += sum(1 for t in _MARC21_TAGS if t in tags)
     if leader[9:10] == "a":
         marc += 1
     chinese = (
-        bool(tags & _CN_HINT_TAGS)
+        not _CN_HINT_TAGS.isdisjoint(tags)
         or f100a[22:25] == "chi"
-        or first.get("101", {}).get("a", "") == "chi"
-        or first.get("801", {}).get("a", "") == "CN"
+        or f101a == "chi"
+        or f801a == "CN"
         or (f100a[26:28] == "01" and f100a[28:30] in ("20", "21"))
     )
     return uni, marc, chinese
@@ -269,7 +286,23 @@ def detect_flavour(
     Chinese signal (100$a/22-24 ``chi``, 101$a ``chi``, 801$a ``CN``, 690/905/906, a GB charset
     code) — or when the hint says so.
     """
-    uni, marc, chinese = flavour_signals(leader, fields)
+    return _decide(*flavour_signals(leader, fields), hint)
+
+
+def detect_flavour_of(
+    leader: str,
+    tags: AbstractSet[str],
+    f100a: str,
+    f101a: str,
+    f801a: str,
+    hint: Flavour | None = None,
+) -> Flavour:
+    """:func:`detect_flavour` given the tags present and the first $a of the first 100, 101
+    and 801 fields ("" when absent): all that it reads, for callers without field views."""
+    return _decide(*_signals(leader, tags, f100a, f101a, f801a), hint)
+
+
+def _decide(uni: int, marc: int, chinese: bool, hint: Flavour | None) -> Flavour:
     if uni > marc or (uni == marc and hint is not None and hint.is_unimarc_family):
         if chinese or hint is Flavour.CNMARC:
             return Flavour.CNMARC

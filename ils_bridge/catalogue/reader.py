@@ -16,13 +16,15 @@ import dataclasses
 import enum
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
 
 import pymarc
 from lxml import etree
 
+from ils_bridge.catalogue.access import DataField, FieldMap
 from ils_bridge.catalogue.encodings import decision_for, declared_charset, decode_bytes
 from ils_bridge.catalogue.model import (
     Charset,
@@ -33,9 +35,18 @@ from ils_bridge.catalogue.model import (
     ReadRecord,
     ReadResult,
 )
-from ils_bridge.catalogue.profiles import FieldView, detect_flavour, record_view
+from ils_bridge.catalogue.profiles import FieldView, detect_flavour, detect_flavour_of, record_view
 
-__all__ = ["Syntax", "read_iso2709", "read_marc", "read_marcxml", "read_path", "sniff_syntax"]
+__all__ = [
+    "FastRecord",
+    "Syntax",
+    "read_iso2709",
+    "read_iso2709_fast",
+    "read_marc",
+    "read_marcxml",
+    "read_path",
+    "sniff_syntax",
+]
 
 log = logging.getLogger(__name__)
 
@@ -320,11 +331,178 @@ def _parse_iso_record(
         warnings.append(f"some bytes are not valid {decision.used.value}; replaced")
         decision = dataclasses.replace(decision, lossy=True)
     if decision.declaration_lied:
-        warnings.append(
-            f"declares {decision.declared.value if decision.declared else '?'} "
-            f"({decision.declared_raw!r}) but the bytes are {decision.detected.value}"
-        )
+        warnings.append(_lie_warning(decision))
     return record, flav, decision, warnings
+
+
+# ---------------------------------------------------------------------------------------
+# ISO 2709, bulk fast path: no pymarc record
+
+
+@dataclass(slots=True)
+class FastRecord:
+    """A clean ISO 2709 record read without building a pymarc record (see
+    :func:`read_iso2709_fast`): what the bulk import needs, equal to what the full reader
+    gives (``fields`` is :func:`~ils_bridge.catalogue.access.field_map` of its record)."""
+
+    leader: str
+    flavour: Flavour
+    charset: CharsetDecision
+    warnings: tuple[str, ...]
+    fields: FieldMap
+    #: every field in record order: (tag, decoded text without its terminator — the control
+    #: data, or the indicators followed by "\x1f" + code + value per subfield)
+    texts: list[tuple[str, str]]
+
+
+# printable ASCII but the blank stand-ins '#', '-', '^' that the full reader rewrites
+_LEADER_CHAR = r"[\x20-\x22\x24-\x2c\x2e-\x5d\x5f-\x7e]"
+_CLEAN_LEADER = re.compile(
+    f"([0-9]{{5}}){_LEADER_CHAR}{{7}}([0-9]{{5}}){_LEADER_CHAR}{{7}}".encode()
+)
+_DIRECTORY = re.compile(rb"(?:[\x20-\x7e]{3}[0-9]{9})+")
+_DIRECTORY_ENTRY = re.compile(r"(...)([0-9]{4})([0-9]{5})")
+# a subfield delimiter not followed by a printable ASCII code (an empty or non-ASCII code)
+_ODD_SUBFIELD = re.compile(rb"\x1f[^\x20-\x7e]")
+_GOOD_INDICATOR_TEXT = frozenset(_GOOD_INDICATORS.values())
+_AFTER_INDICATORS = frozenset({"", "\x1f"})
+#: (code, value) of each subfield of a data field's text (codes are checked beforehand)
+_SUBFIELD = re.compile("\x1f(.)([^\x1f]*)", re.DOTALL)
+#: charset decisions for valid UTF-8 field bytes without ESC, by what they depend on
+_UTF8_DECISIONS: dict[tuple[Flavour, str | None, bool, Charset | None], CharsetDecision] = {}
+
+
+def _first_a_latin1(piece: bytes) -> str | None:
+    """Latin-1 text of the first $a of a data field's bytes (as :func:`_views_latin1`)."""
+    for part in piece.split(b"\x1f")[1:]:
+        if part[:1] == b"a":
+            return part[1:].decode("latin-1")
+    return None
+
+
+def read_iso2709_fast(
+    chunk: bytes, charset: Charset | None = None, flavour: Flavour | None = None
+) -> FastRecord | None:
+    """Read one ISO 2709 record (a chunk of :func:`_split_iso2709`) the quick way, or return
+    None when it needs the full reader: anything that reader would repair, warn about
+    (but a lying charset declaration) or refuse — a leader with blank stand-ins or a wrong
+    length, a directory out of order or with gaps, a misplaced terminator, odd indicators or
+    subfield codes, an empty subfield, ESC bytes (MARC-8), bytes that do not decode in the
+    charset used. The result is the full reader's (a property test holds the two together)."""
+    n = len(chunk)
+    if n <= LEADER_LEN or chunk[-1] != RECORD_TERMINATOR:
+        return None
+    m = _CLEAN_LEADER.fullmatch(chunk, 0, LEADER_LEN)
+    if m is None or int(m[1]) != n:
+        return None
+    base = int(m[2])
+    if base <= LEADER_LEN or base >= n or chunk[base - 1] != FIELD_TERMINATOR:
+        return None
+    directory = chunk[LEADER_LEN : base - 1]
+    if not directory or len(directory) % 12 or _DIRECTORY.fullmatch(directory) is None:
+        return None
+    area = chunk[base:-1]
+    pieces = area.split(b"\x1e")
+    entries = _DIRECTORY_ENTRY.findall(directory.decode("ascii"))
+    if (
+        len(pieces) != len(entries) + 1
+        or pieces[-1]
+        or b"\x1d" in area
+        or b"\x1b" in area
+        or _ODD_SUBFIELD.search(area) is not None
+    ):
+        return None
+    tags, lengths, starts = zip(*entries, strict=True)
+    sizes = [len(piece) + 1 for piece in pieces]
+    sizes.pop()
+    if list(map(int, lengths)) != sizes or list(map(int, starts)) != list(
+        accumulate(sizes[:-1], initial=0)
+    ):
+        return None  # the directory is not the fields in order without gaps
+    leader = chunk[:LEADER_LEN].decode("ascii")
+    firsts: dict[str, str | None] = {}
+    for wanted in ("100", "101", "801"):
+        if wanted in tags:
+            firsts[wanted] = _first_a_latin1(pieces[tags.index(wanted)])
+    f100a = firsts.get("100")
+    flav = flavour or detect_flavour_of(
+        leader, set(tags), f100a or "", firsts.get("101") or "", firsts.get("801") or ""
+    )
+    try:
+        text: str | None = area.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None:
+        # The charset is sniffed from the field bytes without indicators and delimiters; with
+        # those (all ASCII, checked below) left in, the rules decide the same for bytes that
+        # are valid UTF-8 and hold no ESC: ASCII stays ASCII, UTF-8 stays UTF-8. And then the
+        # decision depends on nothing but what the key below holds.
+        if flav is Flavour.MARC21:
+            declaration: str | None = leader[9:10]
+        else:
+            declaration = f100a[26:30] if f100a is not None and len(f100a) >= 28 else None
+        key = (flav, declaration, area.isascii(), charset)
+        decision_or_none = _UTF8_DECISIONS.get(key)
+        if decision_or_none is None:
+            if len(_UTF8_DECISIONS) > 4096:
+                _UTF8_DECISIONS.clear()
+            decision_or_none = _UTF8_DECISIONS[key] = decision_for(
+                area, flav, leader, f100a, charset
+            )
+        decision = decision_or_none
+    else:
+        decision = decision_for(_value_bytes(tags, pieces), flav, leader, f100a, charset)
+    used = decision.used
+    if used is not Charset.UTF8 or text is None:
+        if used is Charset.MARC8 and not area.isascii():
+            return None
+        try:
+            text = area.decode("ascii" if used is Charset.MARC8 else used.codec)
+        except UnicodeDecodeError:
+            return None
+    # 0x1E and 0x1F are never part of a UTF-8 or GB18030 character, so the decoded pieces are
+    # the pieces' decodings
+    data: dict[str, list[DataField]] = {}
+    control: dict[str, str] = {}
+    texts = list(zip(tags, text.split("\x1e"), strict=False))
+    for tag, ftext in texts:
+        if tag < "010" and tag.isdigit():
+            if "\x1f" in ftext:
+                return None
+            if ftext and tag not in control:
+                control[tag] = ftext
+            continue
+        inds = ftext[:2]
+        if inds not in _GOOD_INDICATOR_TEXT or ftext[2:3] not in _AFTER_INDICATORS:
+            return None
+        subs: list[tuple[str, str]] = _SUBFIELD.findall(ftext, 2)
+        found = data.get(tag)
+        if found is None:
+            data[tag] = [(inds[0], inds[1], subs)]
+        else:
+            found.append((inds[0], inds[1], subs))
+    warnings: tuple[str, ...] = ()
+    if decision.declaration_lied:
+        warnings = (_lie_warning(decision),)
+    return FastRecord(leader, flav, decision, warnings, FieldMap(data, control), texts)
+
+
+def _value_bytes(tags: Sequence[str], pieces: list[bytes]) -> bytes:
+    """The bytes the charset is sniffed from: control data and subfield values, joined."""
+    out: list[bytes] = []
+    for tag, piece in zip(tags, pieces, strict=False):
+        if tag < "010" and tag.isdigit():
+            out.append(piece)
+        else:
+            out.extend(part[1:] for part in piece.split(b"\x1f")[1:])
+    return b"".join(out)
+
+
+def _lie_warning(decision: CharsetDecision) -> str:
+    return (
+        f"declares {decision.declared.value if decision.declared else '?'} "
+        f"({decision.declared_raw!r}) but the bytes are {decision.detected.value}"
+    )
 
 
 def read_iso2709(

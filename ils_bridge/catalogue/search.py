@@ -44,6 +44,7 @@ An empty token list (query of punctuation only) means "no search": return no row
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -145,15 +146,19 @@ def index_tokens(text: str) -> list[str]:
     return _main_stream(runs) + tail
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _index_tokens_text(text: str) -> str:
+    """:func:`index_tokens` joined by spaces; cached, as publishers, subject headings and
+    names recur through a catalogue."""
+    return " ".join(index_tokens(text))
+
+
 def index_text(*texts: str | None) -> str:
     """The ``search_text`` column value for one or more fields (title, authors, …):
     space-separated tokens with a leading and a trailing space ("" when there are none).
     Fields are concatenated, so a phrase can occasionally span two fields' edges."""
-    tokens: list[str] = []
-    for text in texts:
-        if text:
-            tokens.extend(index_tokens(text))
-    return " " + " ".join(tokens) + " " if tokens else ""
+    parts = [joined for text in texts if text and (joined := _index_tokens_text(text))]
+    return " " + " ".join(parts) + " " if parts else ""
 
 
 def query_tokens(text: str) -> list[str]:

@@ -30,8 +30,12 @@ Import
     matches (when both have codes), else the normalised title+author+year key matches when
     either lacks codes. A match is *merged* — the record kept is the first one; it gains the
     newcomer's ISBN/ISSNs and holdings fields (905/906, 852/952) — not duplicated. Records are
-    written one transaction per chunk (:data:`CHUNK`), never half a record. Large ISO 2709
-    files are parsed by worker processes while the parent matches and writes. With
+    written one transaction per chunk (:data:`CHUNK`), never half a record. ISO 2709 records
+    are read by :func:`~ils_bridge.catalogue.reader.read_iso2709_fast` (access points straight
+    from the field bytes, no pymarc record; a UTF-8 record that says so is stored as it came,
+    others are written once as UTF-8) and by the full reader when that declines (damaged
+    records, MARC-8, odd structure) — the result is the same. Large ISO 2709 files are read by
+    worker processes while the parent matches and writes. With
     ``register_items`` the holdings become items through :meth:`Cluster.import_items` (the R3
     uniqueness rules; refusals reported) and are attached to the record.
 
@@ -96,24 +100,35 @@ from sqlalchemy.dialects import postgresql as pg_dialect
 
 from ils_bridge.catalogue.access import (
     AccessPoints,
+    DataField,
+    FieldMap,
     HoldingInfo,
     MatchKeys,
+    access_points,
     extract_access_points,
     extract_holdings,
+    field_map,
+    holdings_of,
     match_keys,
 )
-from ils_bridge.catalogue.model import Charset, Flavour, Position, ReadRecord
+from ils_bridge.catalogue.model import Charset, CharsetDecision, Flavour, Position, ReadRecord
 from ils_bridge.catalogue.profiles import profile_for
 from ils_bridge.catalogue.reader import (
+    FastRecord,
     Syntax,
     _split_iso2709,
     read_iso2709,
-    read_marc,
+    read_iso2709_fast,
     read_marcxml,
     sniff_syntax,
 )
 from ils_bridge.catalogue.search import index_text, like_patterns, query_phrases
-from ils_bridge.catalogue.writer import MarcWriteError, to_iso2709, to_marcxml
+from ils_bridge.catalogue.writer import (
+    MarcWriteError,
+    iso2709_from_texts,
+    to_iso2709,
+    to_marcxml,
+)
 from ils_bridge.codes import Code, extract_isbn, normalise_issn
 from ils_bridge.errors import InvalidInput, NotFound
 from ils_bridge.store.engine import Store
@@ -147,6 +162,10 @@ CHUNK = 2000
 """Records per write transaction during import."""
 
 _IN_CHUNK = 500  # values per IN (...) list
+#: SQLite settings of the import's connection (restored after it): page cache in KiB (pages
+#: are allocated as used), WAL pages between automatic checkpoints
+_IMPORT_PRAGMAS = (("cache_size", -262_144),)
+_SQLITE_IN_CHUNK = 5000  # on SQLite through the driver (its limit is 32,766 parameters)
 
 Progress = Callable[[int], None]
 
@@ -406,20 +425,109 @@ class _Target:
     pending: _Prepared | None = None  # set for a record new in this run, until written
 
 
-@dataclass(eq=False)
+HoldingField = tuple[str, str, str, list[tuple[str, str]]]
+"""A holdings field as plain values: ``(tag, indicator 1, indicator 2, [(code, value), …])``."""
+
+
+#: the ``bibs`` columns an import writes but ``id`` and the timestamps, in _Prepared.row order
+_ROW_COLUMNS = (
+    "title",
+    "author",
+    "isbn",
+    "flavour",
+    "marc",
+    "marc_syntax",
+    "charset",
+    "charset_declared",
+    "source",
+    "publisher",
+    "year",
+    "clc",
+    "local_number",
+    "title_key",
+    *_SEARCH_COLUMNS,
+)
+_MARC = _ROW_COLUMNS.index("marc")
+_MARC_SYNTAX = _ROW_COLUMNS.index("marc_syntax")
+_FLAVOUR = _ROW_COLUMNS.index("flavour")
+_SEARCH_AT = tuple(_ROW_COLUMNS.index(c) for c in _SEARCH_COLUMNS)
+
+
+@dataclass(eq=False, slots=True)
 class _Prepared:
-    """One record ready to match and write (small and picklable: no pymarc record)."""
+    """One record ready to match and write: plain values, no pymarc record — a worker sends
+    thousands a second to the parent, whose share is the import's bottleneck, so they must
+    pickle and unpickle quickly (``__reduce__``); the match keys, position and flavour are
+    built when asked for."""
 
     file: str
-    position: Position
-    flavour: Flavour
-    keys: MatchKeys
-    holdings: list[HoldingInfo]
-    holding_fields: list[pymarc.Field]
-    row: dict[str, Any]  # the bibs row, without timestamps
+    index: int  # Position
+    offset: int | None
+    line: int | None
+    flavour_name: str
+    isbns: tuple[str, ...]  # MatchKeys as read
+    issns: tuple[str, ...]
+    weak: tuple[str, ...]
+    title_key: str | None
+    strong: list[tuple[str, str]]  # _strong_values of those keys
+    holding_fields: list[HoldingField]
+    row: tuple[Any, ...]  # the bibs row, _ROW_COLUMNS
     warned: bool = False
     target: _Target | None = None
-    extra_fields: list[pymarc.Field] = field(default_factory=list)
+    extra_fields: list[HoldingField] = field(default_factory=list)
+    merged_keys: MatchKeys | None = None  # the keys once later duplicates' codes were added
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            _Prepared,
+            (
+                self.file,
+                self.index,
+                self.offset,
+                self.line,
+                self.flavour_name,
+                self.isbns,
+                self.issns,
+                self.weak,
+                self.title_key,
+                self.strong,
+                self.holding_fields,
+                self.row,
+                self.warned,
+            ),
+        )
+
+    @property
+    def position(self) -> Position:
+        return Position(self.index, self.offset, self.line)
+
+    @property
+    def flavour(self) -> Flavour:
+        return Flavour(self.flavour_name)
+
+    @property
+    def keys(self) -> MatchKeys:
+        if self.merged_keys is not None:
+            return self.merged_keys
+        return MatchKeys(
+            frozenset(self.isbns), frozenset(self.issns), frozenset(self.weak), self.title_key
+        )
+
+    def code_rows(self) -> list[tuple[str, str]]:
+        """(value, kind) rows for bib_isbns."""
+        if self.merged_keys is not None:
+            return _code_rows(self.merged_keys)
+        rows = [(v, "isbn") for v in self.isbns] + [(v, "issn") for v in self.issns]
+        rows += [(v, "weak") for v in self.weak if len(v) <= 32]
+        return rows
+
+    @property
+    def holdings(self) -> list[HoldingInfo]:
+        """The record's holdings (as :func:`extract_holdings` reads them)."""
+        data: dict[str, list[DataField]] = {}
+        for tag, ind1, ind2, subs in self.holding_fields:
+            data.setdefault(tag, []).append((ind1, ind2, subs))
+        return holdings_of(FieldMap(data, {}), self.flavour)
 
 
 @dataclass
@@ -449,6 +557,15 @@ def _holdings_tags(flavour: Flavour) -> frozenset[str]:
 
 def _field_key(f: pymarc.Field) -> str:
     return str(f)
+
+
+def _pymarc_field(h: HoldingField) -> pymarc.Field:
+    tag, ind1, ind2, subs = h
+    return pymarc.Field(
+        tag=tag,
+        indicators=pymarc.Indicators(ind1, ind2),
+        subfields=[pymarc.Subfield(code=c, value=v) for c, v in subs],
+    )
 
 
 def _chunks(values: Sequence[Any], size: int = _IN_CHUNK) -> Iterator[Sequence[Any]]:
@@ -512,30 +629,68 @@ class Catalogue:
         gc_was_enabled = gc.isenabled()
         gc.disable()
         try:
-            for name, data in self._open_sources(sources, source_name):
-                summary.files.append(name)
-                for prepared in _prepared(name, data, syntax, charset, flav, workers):
-                    done += 1
-                    if isinstance(prepared, ImportFailure):
-                        summary.rejected += 1
-                        summary.failures.append(prepared)
-                        continue
-                    if prepared.warned:
-                        summary.warnings += 1
-                    batch.append(prepared)
-                    if len(batch) >= chunk_size:
-                        self._import_chunk(
-                            batch, state, summary, dry_run, register_items, library_default
-                        )
-                        batch = []
-                        progress(done)
-            if batch:
-                self._import_chunk(batch, state, summary, dry_run, register_items, library_default)
+            with self._import_connection() as conn:
+                for name, data in self._open_sources(sources, source_name):
+                    summary.files.append(name)
+                    for prepared in _prepared(name, data, syntax, charset, flav, workers):
+                        done += 1
+                        if isinstance(prepared, ImportFailure):
+                            summary.rejected += 1
+                            summary.failures.append(prepared)
+                            continue
+                        if prepared.warned:
+                            summary.warnings += 1
+                        batch.append(prepared)
+                        if len(batch) >= chunk_size:
+                            self._import_chunk(
+                                batch,
+                                state,
+                                summary,
+                                dry_run,
+                                register_items,
+                                library_default,
+                                conn,
+                            )
+                            batch = []
+                            progress(done)
+                if batch:
+                    self._import_chunk(
+                        batch, state, summary, dry_run, register_items, library_default, conn
+                    )
         finally:
             if gc_was_enabled:
                 gc.enable()
         progress(done)
         return summary
+
+    @contextlib.contextmanager
+    def _import_connection(self) -> Iterator[Connection]:
+        """The connection an import writes its chunks through (one transaction each).
+
+        On SQLite it gets a larger page cache (the indexes and the full-text index of a large
+        catalogue are far beyond the default 2 MB, and each chunk touches pages all over
+        them) and checkpoints the WAL less often (a page rewritten by several chunks is copied
+        into the database once), both for the import only; the WAL is checkpointed at the
+        end (PASSIVE: never waits for readers), so nobody else pays for it later."""
+        with self.store.engine.connect() as conn:
+            if not self.store.is_sqlite:
+                yield conn
+                return
+            db = conn.connection.driver_connection
+            assert isinstance(db, sqlite3.Connection)
+            restore: list[tuple[str, Any]] = []
+            for pragma, value in _IMPORT_PRAGMAS:
+                restore.append((pragma, db.execute(f"PRAGMA {pragma}").fetchone()[0]))
+                db.execute(f"PRAGMA {pragma} = {value}")
+            try:
+                yield conn
+            finally:
+                try:
+                    for pragma, old in restore:
+                        db.execute(f"PRAGMA {pragma} = {int(old)}")
+                    db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error:  # the connection is broken: the pool discards it
+                    log.warning("could not restore the connection after an import", exc_info=True)
 
     def _open_sources(
         self, sources: Iterable[str | Path | bytes | tuple[str, bytes]], source_name: str | None
@@ -565,13 +720,20 @@ class Catalogue:
         dry_run: bool,
         register_items: bool,
         library_default: str | None,
+        conn: Connection | None = None,
     ) -> None:
         # One transaction per chunk: BEGIN IMMEDIATE on SQLite, so the matching below sees
         # every record committed before it and no other writer can slip in between.
-        with self.store.write() as conn:
-            new, merged = self._plan_and_write(conn, batch, state, dry_run)
-            if dry_run:
-                conn.rollback()
+        if conn is None:
+            with self.store.write() as own:
+                new, merged = self._plan_and_write(own, batch, state, dry_run)
+                if dry_run:
+                    own.rollback()
+        else:
+            with conn.begin() as transaction:
+                new, merged = self._plan_and_write(conn, batch, state, dry_run)
+                if dry_run:
+                    transaction.rollback()
         summary.new += new
         summary.merged += merged
         if register_items:
@@ -581,38 +743,52 @@ class Catalogue:
     def _plan_and_write(
         self, conn: Connection, batch: list[_Prepared], state: _RunState, dry_run: bool
     ) -> tuple[int, int]:
-        codes = sorted({v for p in batch for _, v in _strong_values(p.keys)})
-        isbn13s = sorted({v for p in batch for v in p.keys.isbns})
-        titles = sorted({p.keys.title_key for p in batch if p.keys.title_key})
+        codes = sorted({v for p in batch for _, v in p.strong})
+        isbn13s = sorted({v for p in batch for v in p.isbns})
+        titles = sorted({p.title_key for p in batch if p.title_key})
         db_codes: dict[str, int] = {}
-        for part in _chunks(codes):
-            for value, kind, bib_id in conn.execute(
+        for value, kind, bib_id in self._lookup(
+            conn,
+            "SELECT isbn, kind, bib_id FROM bib_isbns WHERE isbn IN ({}) AND kind != 'weak' "
+            "ORDER BY bib_id",
+            codes,
+            lambda part: (
                 select(bib_isbns.c.isbn, bib_isbns.c.kind, bib_isbns.c.bib_id)
                 .where(bib_isbns.c.isbn.in_(part), bib_isbns.c.kind != "weak")
                 .order_by(bib_isbns.c.bib_id)
-            ):
-                db_codes.setdefault(f"{kind}:{value}", bib_id)
+            ),
+        ):
+            db_codes.setdefault(f"{kind}:{value}", bib_id)
         brief: dict[str, int] = {}
-        for part in _chunks(isbn13s):
-            for bib_id, isbn in conn.execute(
+        for bib_id, isbn in self._lookup(
+            conn,
+            "SELECT id, isbn FROM bibs WHERE isbn IN ({}) AND marc IS NULL ORDER BY id",
+            isbn13s,
+            lambda part: (
                 select(bibs.c.id, bibs.c.isbn)
                 .where(bibs.c.isbn.in_(part), bibs.c.marc.is_(None))
                 .order_by(bibs.c.id)
-            ):
-                brief.setdefault(isbn, bib_id)
+            ),
+        ):
+            brief.setdefault(isbn, bib_id)
         db_titles: dict[str, list[tuple[int, bool]]] = {}
         has_codes = (
             select(bib_isbns.c.bib_id)
             .where(bib_isbns.c.bib_id == bibs.c.id, bib_isbns.c.kind != "weak")
             .exists()
         )
-        for part in _chunks(titles):
-            for bib_id, key, coded in conn.execute(
+        for bib_id, key, coded in self._lookup(
+            conn,
+            "SELECT id, title_key, EXISTS (SELECT 1 FROM bib_isbns WHERE bib_isbns.bib_id = "
+            "bibs.id AND bib_isbns.kind != 'weak') FROM bibs WHERE title_key IN ({}) ORDER BY id",
+            titles,
+            lambda part: (
                 select(bibs.c.id, bibs.c.title_key, has_codes)
                 .where(bibs.c.title_key.in_(part))
                 .order_by(bibs.c.id)
-            ):
-                db_titles.setdefault(key, []).append((bib_id, bool(coded)))
+            ),
+        ):
+            db_titles.setdefault(key, []).append((bib_id, bool(coded)))
 
         def existing(bib_id: int) -> _Target:
             t = state.by_id.get(bib_id)
@@ -623,30 +799,32 @@ class Catalogue:
         fresh: list[_Prepared] = []
         upgrades: list[tuple[_Prepared, int]] = []
         merged_into_db: list[_Prepared] = []
+        by_code, by_title = state.by_code, state.by_title
         for p in batch:
-            strong = _strong_values(p.keys)
+            strong = p.strong
+            title_key = p.title_key
             target: _Target | None = None
             for key, _value in strong:
-                target = state.by_code.get(key)
+                target = by_code.get(key)
                 if target is None and key in db_codes:
                     target = existing(db_codes[key])
                     target.codes.add(key)
                 if target is not None:
                     break
-            if target is None and p.keys.title_key:
-                for cand in state.by_title.get(p.keys.title_key, []):
+            if target is None and title_key:
+                for cand in by_title.get(title_key, ()):
                     if not strong or not cand.codes:
                         target = cand
                         break
                 if target is None:
-                    for bib_id, coded in db_titles.get(p.keys.title_key, []):
+                    for bib_id, coded in db_titles.get(title_key, ()):
                         if not strong or not coded:
                             target = existing(bib_id)
                             if coded:
                                 target.codes.add("?")  # holds codes we have not looked at
                             break
-            if target is None:
-                brief_id = next((brief[v] for v in sorted(p.keys.isbns) if v in brief), None)
+            if target is None and brief:
+                brief_id = next((brief[v] for v in sorted(p.isbns) if v in brief), None)
                 if brief_id is not None and brief_id not in state.by_id:
                     # a brief record (item add --title --isbn) gets its full record
                     upgrades.append((p, brief_id))
@@ -665,7 +843,7 @@ class Catalogue:
             self._remember(state, target, p)
             if target.pending is not None:
                 target.pending.extra_fields.extend(p.holding_fields)
-                target.pending.keys = _union_keys(target.pending.keys, p.keys)
+                target.pending.merged_keys = _union_keys(target.pending.keys, p.keys)
             else:
                 merged_into_db.append(p)
         new_count = len(fresh)
@@ -674,27 +852,25 @@ class Catalogue:
             return new_count, merged_count
         ts = _now()
         # 1. brand-new records
-        rows = [_bib_row(p, ts) for p in fresh]
-        ids = self._insert_bibs(conn, rows)
-        code_rows: list[dict[str, Any]] = []
+        ids = self._insert_bibs(conn, [_bib_row(p) for p in fresh], ts)
+        code_rows: list[tuple[int, str, str]] = []
         for p, bib_id in zip(fresh, ids, strict=True):
             assert p.target is not None
             p.target.bib_id = bib_id
             p.target.pending = None
             state.by_id[bib_id] = p.target
-            code_rows += [{"bib_id": bib_id, "isbn": v, "kind": k} for v, k in _code_rows(p.keys)]
+            code_rows += [(bib_id, v, k) for v, k in p.code_rows()]
         # 2. brief records completed by their full record
         for p, bib_id in upgrades:
-            row = _bib_row(p, ts)
-            row.pop("created_at")
-            conn.execute(update(bibs).where(bibs.c.id == bib_id).values(**row))
-            code_rows += [{"bib_id": bib_id, "isbn": v, "kind": k} for v, k in _code_rows(p.keys)]
+            values = dict(zip(_ROW_COLUMNS, _bib_row(p), strict=True))
+            conn.execute(update(bibs).where(bibs.c.id == bib_id).values(**values, updated_at=ts))
+            code_rows += [(bib_id, v, k) for v, k in p.code_rows()]
         # 3. merges onto records already stored: new codes, new holdings fields
-        holdings_by_bib: dict[int, list[pymarc.Field]] = {}
+        holdings_by_bib: dict[int, list[HoldingField]] = {}
         for p in merged_into_db:
             assert p.target is not None and p.target.bib_id is not None
             bib_id = p.target.bib_id
-            code_rows += [{"bib_id": bib_id, "isbn": v, "kind": k} for v, k in _code_rows(p.keys)]
+            code_rows += [(bib_id, v, k) for v, k in p.code_rows()]
             if p.holding_fields:
                 holdings_by_bib.setdefault(bib_id, []).extend(p.holding_fields)
         if holdings_by_bib:
@@ -703,7 +879,31 @@ class Catalogue:
             self._insert_codes(conn, code_rows)
         return new_count, merged_count
 
-    def _insert_bibs(self, conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
+    def _lookup(
+        self,
+        conn: Connection,
+        sqlite_sql: str,
+        values: Sequence[str],
+        statement: Callable[[Sequence[str]], sa.Select[Any]],
+    ) -> Iterator[Sequence[Any]]:
+        """Rows of a ``… IN (values)`` lookup, in parts: on SQLite the plain SQL (``{}`` is
+        where the placeholders go) through the driver, elsewhere the SQLAlchemy statement."""
+        if not values:
+            return
+        if self.store.is_sqlite:
+            for part in _chunks(values, _SQLITE_IN_CHUNK):
+                yield from conn.exec_driver_sql(
+                    sqlite_sql.format(", ".join("?" * len(part))), tuple(part)
+                ).all()
+            return
+        for part in _chunks(values):
+            yield from conn.execute(statement(part)).all()
+
+    def _insert_bibs(
+        self, conn: Connection, rows: list[tuple[Any, ...]], ts: dt.datetime
+    ) -> list[int]:
+        """Insert new records (``_ROW_COLUMNS`` tuples, created and updated at ``ts``) and their
+        search index entries; returns their ids in order."""
         if not rows:
             return []
         if not self.store.is_sqlite:
@@ -712,7 +912,14 @@ class Catalogue:
                 ids.extend(
                     conn.execute(
                         sa.insert(bibs).returning(bibs.c.id, sort_by_parameter_order=True),
-                        list(part),
+                        [
+                            {
+                                **dict(zip(_ROW_COLUMNS, r, strict=True)),
+                                "created_at": ts,
+                                "updated_at": ts,
+                            }
+                            for r in part
+                        ],
                     ).scalars()
                 )
             return ids
@@ -720,18 +927,15 @@ class Catalogue:
         # meanwhile and the ids SQLite would choose (max + 1…) can be given up front; one
         # executemany of plain tuples is several times faster than INSERT … RETURNING.
         first = int(conn.execute(select(func.coalesce(func.max(bibs.c.id), 0))).scalar_one()) + 1
-        names = list(rows[0])
         stamp = sa.DateTime(timezone=True).bind_processor(conn.dialect)
-        values = []
-        for n, row in enumerate(rows):
-            row = dict(row)
-            if stamp is not None:
-                row["created_at"] = stamp(row["created_at"])
-                row["updated_at"] = stamp(row["updated_at"])
-            values.append((first + n, *(row[c] for c in names)))
+        when: Any = stamp(ts) if stamp is not None else ts
+        adapt = sqlite3.adapters.get((type(when), sqlite3.PrepareProtocol))
+        if adapt is not None:
+            when = adapt(when)  # what the driver would do for each row: once for all
+        values = [(first + n, *row, when, when) for n, row in enumerate(rows)]
         sql = (
-            f"INSERT INTO bibs (id, {', '.join(names)}) "
-            f"VALUES ({', '.join('?' * (len(names) + 1))})"
+            f"INSERT INTO bibs (id, {', '.join(_ROW_COLUMNS)}, created_at, updated_at) "
+            f"VALUES ({', '.join('?' * (len(_ROW_COLUMNS) + 3))})"
         )
         bulk = conn.exec_driver_sql(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'bib_fts_bulk'"
@@ -742,12 +946,13 @@ class Catalogue:
         # The insert trigger stands aside while bib_fts_bulk holds a row (migration 0005), and
         # the index entries go in as one executemany: the trigger would flush FTS5's pending
         # terms once per row. The flag row lives and dies inside this write transaction.
+        a, b, c, d = _SEARCH_AT
         conn.exec_driver_sql("INSERT INTO bib_fts_bulk (active) VALUES (1)")
         try:
             conn.exec_driver_sql(sql, values)
             conn.exec_driver_sql(
                 f"INSERT INTO bib_fts (rowid, {', '.join(_SEARCH_COLUMNS)}) VALUES (?, ?, ?, ?, ?)",
-                [(first + n, *(row.get(c) for c in _SEARCH_COLUMNS)) for n, row in enumerate(rows)],
+                [(first + n, row[a], row[b], row[c], row[d]) for n, row in enumerate(rows)],
             )
         finally:
             conn.exec_driver_sql("DELETE FROM bib_fts_bulk")
@@ -755,19 +960,20 @@ class Catalogue:
 
     @staticmethod
     def _remember(state: _RunState, target: _Target, p: _Prepared) -> None:
-        for key, _ in _strong_values(p.keys):
+        for key, _ in p.strong:
             target.codes.add(key)
             state.by_code.setdefault(key, target)
-        if p.keys.title_key:
-            bucket = state.by_title.setdefault(p.keys.title_key, [])
+        if p.title_key:
+            bucket = state.by_title.setdefault(p.title_key, [])
             if target not in bucket:
                 bucket.append(target)
 
-    def _insert_codes(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+    def _insert_codes(self, conn: Connection, rows: list[tuple[int, str, str]]) -> None:
+        """Insert ``(bib_id, value, kind)`` rows into bib_isbns (the first of each pair)."""
         seen: set[tuple[int, str]] = set()
         unique = []
         for r in rows:
-            k = (r["bib_id"], r["isbn"])
+            k = (r[0], r[1])
             if k not in seen:
                 seen.add(k)
                 unique.append(r)
@@ -779,15 +985,15 @@ class Catalogue:
             conn.exec_driver_sql(
                 "INSERT INTO bib_isbns (bib_id, isbn, kind) VALUES (?, ?, ?) "
                 "ON CONFLICT DO NOTHING",
-                [(r["bib_id"], r["isbn"], r["kind"]) for r in unique],
+                unique,
             )
             return
         stmt = pg_dialect.insert(bib_isbns).on_conflict_do_nothing()
         for part in _chunks(unique, 1000):
-            conn.execute(stmt, list(part))
+            conn.execute(stmt, [{"bib_id": b, "isbn": v, "kind": k} for b, v, k in part])
 
     def _merge_holdings_fields(
-        self, conn: Connection, by_bib: dict[int, list[pymarc.Field]], ts: dt.datetime
+        self, conn: Connection, by_bib: dict[int, list[HoldingField]], ts: dt.datetime
     ) -> None:
         ids = sorted(by_bib)
         for part in _chunks(ids):
@@ -1303,7 +1509,13 @@ def _prepared(
         and "fork" in multiprocessing.get_all_start_methods()
     )
     if not parallel:
-        for result in read_marc(data, syntax=syntax, charset=charset, flavour=flavour):
+        if (syntax or sniff_syntax(data)) is Syntax.ISO2709:
+            for index, (offset, chunk) in enumerate(_split_iso2709(data)):
+                yield _prepare_iso(
+                    name, Position(index=index, offset=offset), chunk, charset, flavour
+                )
+            return
+        for result in read_marcxml(data, charset=charset, flavour=flavour):
             if result.ok:
                 yield _prepare(name, result)
             else:
@@ -1502,50 +1714,146 @@ def _prepare(file: str, result: ReadRecord) -> _Prepared | ImportFailure:
     """Everything import needs from one parsed record, computed where it was parsed (maybe a
     worker process): access points, match keys, holdings, the stored bytes and the row."""
     try:
-        access = extract_access_points(result.record, result.flavour)
+        fields = field_map(result.record)
+        tags = _holdings_tags(result.flavour)
+        holding_fields: list[HoldingField] = [
+            (f.tag, f.indicator1, f.indicator2, [(sf.code, sf.value) for sf in f.subfields])
+            for f in result.record.fields
+            if f.tag in tags and not f.is_control_field()
+        ]
+    except Exception as exc:  # a bug in a profile must stay one record's problem
+        log.exception("preparing %s in %s", result.position, file)
+        return ImportFailure(file, result.position, f"internal error: {exc!r}")
+    return _prepare_fields(
+        file,
+        result.position,
+        result.flavour,
+        result.charset,
+        bool(result.warnings),
+        fields,
+        holding_fields,
+        lambda: _stored_marc(result),
+    )
+
+
+def _prepare_fields(
+    file: str,
+    position: Position,
+    flavour: Flavour,
+    charset: CharsetDecision,
+    warned: bool,
+    fields: FieldMap,
+    holding_fields: list[HoldingField],
+    stored: Callable[[], tuple[bytes, str]],
+) -> _Prepared | ImportFailure:
+    """:func:`_prepare` of a record given as its fields (``stored`` gives the bytes to keep)."""
+    try:
+        access = access_points(fields, flavour)
         if not access.title:
-            tag = "245$a" if result.flavour is Flavour.MARC21 else "200$a"
-            return ImportFailure(file, result.position, f"record has no title ({tag})")
+            tag = "245$a" if flavour is Flavour.MARC21 else "200$a"
+            return ImportFailure(file, position, f"record has no title ({tag})")
         keys = match_keys(access)
         if keys.title_key and len(keys.title_key) > _TITLE_KEY_MAX:
             # a B-tree entry must stay small (PostgreSQL refuses entries over ~2.7 kB)
             keys = dataclasses.replace(keys, title_key=keys.title_key[:_TITLE_KEY_MAX])
-        holdings = extract_holdings(result.record, result.flavour)
-        tags = _holdings_tags(result.flavour)
-        marc, syntax = _stored_marc(result)
+        marc, syntax = stored()
     except Exception as exc:  # a bug in a profile must stay one record's problem
-        log.exception("preparing %s in %s", result.position, file)
-        return ImportFailure(file, result.position, f"internal error: {exc!r}")
-    declared = result.charset.declared_raw
+        log.exception("preparing %s in %s", position, file)
+        return ImportFailure(file, position, f"internal error: {exc!r}")
+    declared = charset.declared_raw
     return _Prepared(
-        file=file,
-        position=result.position,
-        flavour=result.flavour,
-        keys=keys,
-        holdings=holdings,
-        holding_fields=[f for f in result.record.fields if f.tag in tags],
-        row={
-            "title": (access.title or "")[:4000],
-            "author": access.authors[0] if access.authors else None,
-            "isbn": min(access.isbns) if access.isbns else None,
-            "flavour": result.flavour.value,
-            "marc": marc,
-            "marc_syntax": syntax,
-            "charset": result.charset.used.value,
-            "charset_declared": declared[:32] if declared else None,
-            "source": file,
-            "publisher": access.publishers[0] if access.publishers else None,
-            "year": access.year,
-            "clc": access.clc[0][:64].upper() if access.clc else None,
-            "local_number": access.local_number[:64] if access.local_number else None,
-            "title_key": keys.title_key,
-            "search_title": index_text(*access.titles) or None,
-            "search_author": index_text(*access.authors, access.responsibility) or None,
-            "search_publisher": index_text(*access.publishers) or None,
-            "search_subject": index_text(*access.subjects) or None,
-        },
-        warned=bool(result.warnings),
+        file,
+        position.index,
+        position.offset,
+        position.line,
+        flavour.value,
+        tuple(keys.isbns),
+        tuple(keys.issns),
+        tuple(keys.weak),
+        keys.title_key,
+        _strong_values(keys),
+        holding_fields,
+        (  # _ROW_COLUMNS
+            (access.title or "")[:4000],
+            access.authors[0] if access.authors else None,
+            min(access.isbns) if access.isbns else None,
+            flavour.value,
+            marc,
+            syntax,
+            charset.used.value,
+            declared[:32] if declared else None,
+            file,
+            access.publishers[0] if access.publishers else None,
+            access.year,
+            access.clc[0][:64].upper() if access.clc else None,
+            access.local_number[:64] if access.local_number else None,
+            keys.title_key,
+            index_text(*access.titles) or None,
+            index_text(*access.authors, access.responsibility) or None,
+            index_text(*access.publishers) or None,
+            index_text(*access.subjects) or None,
+        ),
+        bool(warned),
     )
+
+
+def _prepare_iso(
+    file: str, position: Position, chunk: bytes, charset: Charset | None, flavour: Flavour | None
+) -> _Prepared | ImportFailure:
+    """Read and prepare one ISO 2709 record: the fast reader when it can, else the full one
+    (the result is the same either way)."""
+    try:
+        fast = read_iso2709_fast(chunk, charset, flavour)
+        stored = _fast_stored(chunk, fast) if fast is not None else None
+    except Exception:  # a bug in the fast path: the full reader decides
+        log.exception("fast reader failed on %s in %s", position, file)
+        fast = stored = None
+    if fast is None or stored is None:
+        for result in read_iso2709(chunk, charset=charset, flavour=flavour):
+            if result.ok:
+                return _prepare(file, dataclasses.replace(result, position=position))
+            return ImportFailure(file, position, result.reason)
+        return ImportFailure(
+            file, position, "no record"
+        )  # pragma: no cover - one chunk, one result
+    data = fast.fields.data
+    tags = _holdings_tags(fast.flavour)
+    holding_fields: list[HoldingField] = []
+    if not tags.isdisjoint(data):
+        taken: dict[str, int] = {}
+        for tag, _ in fast.texts:
+            if tag in tags:
+                k = taken.get(tag, 0)
+                ind1, ind2, subs = data[tag][k]
+                taken[tag] = k + 1
+                holding_fields.append((tag, ind1, ind2, subs))
+    marc = stored
+    return _prepare_fields(
+        file,
+        position,
+        fast.flavour,
+        fast.charset,
+        bool(fast.warnings),
+        fast.fields,
+        holding_fields,
+        lambda: marc,
+    )
+
+
+def _fast_stored(chunk: bytes, fast: FastRecord) -> tuple[bytes, str] | None:
+    """:func:`_stored_marc` of a record read by the fast reader (None: it cannot say)."""
+    decision = fast.charset
+    if (
+        decision.used is Charset.UTF8
+        and decision.declared is Charset.UTF8
+        and not decision.lossy
+        and not fast.warnings
+    ):
+        return chunk, "iso2709"
+    try:
+        return iso2709_from_texts(fast.leader, fast.texts, fast.flavour), "iso2709"
+    except MarcWriteError:
+        return None  # too long for ISO 2709: the full path writes MARCXML
 
 
 def _union_keys(a: MatchKeys, b: MatchKeys) -> MatchKeys:
@@ -1557,10 +1865,11 @@ def _union_keys(a: MatchKeys, b: MatchKeys) -> MatchKeys:
     )
 
 
-def _append_fields(record: pymarc.Record, fields: Iterable[pymarc.Field]) -> bool:
+def _append_fields(record: pymarc.Record, fields: Iterable[HoldingField]) -> bool:
     have = {_field_key(f) for f in record.fields}
     changed = False
-    for f in fields:
+    for h in fields:
+        f = _pymarc_field(h)
         key = _field_key(f)
         if key not in have:
             record.add_ordered_field(f)
@@ -1589,13 +1898,16 @@ def _stored_marc(rr: ReadRecord) -> tuple[bytes, str]:
     return _serialise(rr.record, rr.flavour)
 
 
-def _bib_row(p: _Prepared, ts: dt.datetime) -> dict[str, Any]:
-    row = dict(p.row)
-    if p.extra_fields:  # holdings fields of later duplicates in the same run
-        record = _load_record(row["marc"], row["marc_syntax"], row["flavour"])
+def _bib_row(p: _Prepared) -> tuple[Any, ...]:
+    """The record's bibs row (_ROW_COLUMNS), with the holdings fields of its later duplicates
+    in this run added to its MARC."""
+    row = p.row
+    if p.extra_fields:
+        record = _load_record(row[_MARC], row[_MARC_SYNTAX], row[_FLAVOUR])
         if record is not None and _append_fields(record, p.extra_fields):
-            row["marc"], row["marc_syntax"] = _serialise(record, p.flavour)
-    row["created_at"] = row["updated_at"] = ts
+            values = list(row)
+            values[_MARC], values[_MARC_SYNTAX] = _serialise(record, p.flavour)
+            row = tuple(values)
     return row
 
 
@@ -1604,15 +1916,10 @@ def _prepare_iso_chunk(
 ) -> list[_Prepared | ImportFailure]:
     """Worker: read and prepare ISO 2709 records cut by the parent (index, offset, bytes)."""
     file, chunks, charset, flavour = args
-    out: list[_Prepared | ImportFailure] = []
-    for index, offset, chunk in chunks:
-        position = Position(index=index, offset=offset)
-        for result in read_iso2709(chunk, charset=charset, flavour=flavour):
-            if result.ok:
-                out.append(_prepare(file, dataclasses.replace(result, position=position)))
-            else:
-                out.append(ImportFailure(file, position, result.reason))
-    return out
+    return [
+        _prepare_iso(file, Position(index=index, offset=offset), chunk, charset, flavour)
+        for index, offset, chunk in chunks
+    ]
 
 
 def _load_record(marc: bytes, syntax: str | None, flavour: str | None) -> pymarc.Record | None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import pymarc
 from lxml import etree
@@ -28,6 +28,7 @@ from ils_bridge.catalogue.model import Charset, Flavour
 __all__ = [
     "MARC21_SLIM_NS",
     "MarcWriteError",
+    "iso2709_from_texts",
     "to_iso2709",
     "to_marcxml",
     "to_marcxml_collection",
@@ -119,6 +120,53 @@ def to_iso2709(record: pymarc.Record, flavour: Flavour, charset: Charset = Chars
     tail = "4500" if flavour is Flavour.MARC21 else "450 "
     leader = f"{total:05d}{leader[5:10]}22{base:05d}{leader[17:20]}{tail}"
     return leader.encode("ascii") + bytes(directory) + b"\x1e" + bytes(data) + b"\x1d"
+
+
+def iso2709_from_texts(leader: str, texts: Sequence[tuple[str, str]], flavour: Flavour) -> bytes:
+    """``to_iso2709(record, flavour, Charset.UTF8)`` of a record given as its leader and field
+    texts — ``(tag, text)`` in record order, the text of a data field being its indicators then
+    ``"\x1f" + code + value`` per subfield, as :func:`~ils_bridge.catalogue.reader.read_iso2709_fast`
+    gives them: the same bytes, without a pymarc record. The texts must hold no empty subfield
+    and no ISO 2709 delimiter in a value, and the tags and indicators must be printable ASCII
+    (the fast reader guarantees all three). Raises :class:`MarcWriteError` as ``to_iso2709``."""
+    leader = leader.ljust(24)[:24]
+    if flavour is Flavour.MARC21:
+        leader = leader[:9] + "a" + leader[10:]
+    else:
+        texts = _with_utf8_100a(texts)
+    directory: list[str] = []
+    bodies: list[bytes] = []
+    at = 0
+    for tag, text in texts:
+        body = text.encode("utf-8") + b"\x1e"
+        if len(body) > 9999:
+            raise MarcWriteError(f"field {tag} is {len(body)} bytes; ISO 2709 allows 9999")
+        directory.append(f"{tag}{len(body):04d}{at:05d}")
+        bodies.append(body)
+        at += len(body)
+    base = 24 + 12 * len(texts) + 1
+    total = base + at + 1
+    if total > 99999:
+        raise MarcWriteError(f"record is {total} bytes; ISO 2709 allows 99999")
+    tail = "4500" if flavour is Flavour.MARC21 else "450 "
+    leader = f"{total:05d}{leader[5:10]}22{base:05d}{leader[17:20]}{tail}"
+    return (leader + "".join(directory) + "\x1e").encode("ascii") + b"".join(bodies) + b"\x1d"
+
+
+def _with_utf8_100a(texts: Sequence[tuple[str, str]]) -> Sequence[tuple[str, str]]:
+    """The texts with the first 100$a declaring UTF-8 (as :func:`with_charset_declaration`)."""
+    for i, (tag, text) in enumerate(texts):
+        if tag != "100":
+            continue
+        parts = text.split("\x1f")
+        for j in range(1, len(parts)):
+            if parts[j][:1] == "a":
+                value = parts[j][1:].ljust(36)
+                parts[j] = "a" + value[:26] + CNMARC_CHARSET_CODES[Charset.UTF8] + value[30:]
+                out = list(texts)
+                out[i] = (tag, "\x1f".join(parts))
+                return out
+    return texts
 
 
 # characters XML 1.0 cannot carry (C0 controls but TAB/LF/CR, lone surrogates, U+FFFE/U+FFFF)
