@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ from protocols.sip2 import (
     SessionConfig,
 )
 
-from .conftest import SECRET, make_cluster
+from .conftest import SECRET, fresh_pg_url, make_cluster
 
 T0 = dt.datetime(2026, 11, 25, 2, 0, tzinfo=dt.UTC)
 BARCODES = [f"X000000{i}" for i in range(1, 6)]
@@ -194,9 +194,20 @@ def test_an_admin_write_on_the_loop_thread_commits_the_open_group_first(sqlite_c
     assert _open_loans(sqlite_cluster.store) == 2
 
 
-def test_group_commit_is_off_on_postgresql(cluster: Cluster) -> None:
-    if cluster.store.is_sqlite:
-        pytest.skip("this test is about PostgreSQL (the store fixture runs both)")
+@pytest.fixture
+def pg_cluster() -> Iterator[Cluster]:
+    urls = fresh_pg_url()  # skips (or fails in CI) without PostgreSQL
+    store = open_store(next(urls))
+    try:
+        migrate.upgrade(store)
+        yield make_cluster(store)
+    finally:
+        store.dispose()
+        urls.close()  # drops the schema
+
+
+def test_group_commit_is_off_on_postgresql(pg_cluster: Cluster) -> None:
+    cluster = pg_cluster
     circ = _setup(cluster)
 
     async def main() -> None:
