@@ -29,8 +29,10 @@ _PREAMBLES: Final[tuple[tuple[bytes, str], ...]] = (
 class Framer:
     """Split a byte stream into SIP2 frames.
 
-    A frame ends at CR; a LF right after it (CRLF) or before a frame (stray LF) is dropped, so
-    ``\\r``, ``\\r\\n`` and ``\\n...\\r`` all give the same frames. Empty frames are skipped.
+    A frame ends at CR, or at a LF for peers that terminate with LF alone (dp2-style clients
+    treat either as the end of a message; a LF cannot occur inside a SIP2 field). A LF right
+    after a CR (CRLF) or before a frame (stray LF) is dropped, so ``\\r``, ``\\r\\n``, ``\\n``
+    and ``\\n...\\r`` all give the same frames. Empty frames are skipped.
     :meth:`next_frame` returns frames without the terminator, ``None`` when more data is needed,
     and raises :class:`LocalProtocolError` (sticky) for a NUL byte, a frame longer than
     ``max_frame`` or a stream that opens like TLS, HTTP or telnet. The result depends only on the
@@ -88,6 +90,9 @@ class Framer:
                 if not self._start_checked:
                     return None
             end = self._buf.find(b"\r")
+            lf = self._buf.find(b"\n", 0, end if end >= 0 else len(self._buf))
+            if lf >= 0:
+                end = lf
             if end < 0:
                 if 0 in self._buf:
                     raise self._fail("NUL byte in frame", ErrorKind.NOT_SIP)

@@ -32,22 +32,27 @@ def frames_of(
     return out
 
 
-@pytest.mark.parametrize("terminator", [b"\r", b"\r\n"])
+@pytest.mark.parametrize("terminator", [b"\r", b"\r\n", b"\n"])
 @pytest.mark.parametrize("leading_lf", [False, True])
 def test_terminators_give_the_same_frames(terminator: bytes, leading_lf: bool) -> None:
     stream = b"".join((b"\n" if leading_lf else b"") + f + terminator for f in FRAMES)
     assert frames_of(stream) == FRAMES
 
 
+def test_a_lf_inside_a_frame_ends_it() -> None:
+    # dp2-style peers end a message at CR or LF; LF is never part of a SIP2 field.
+    assert frames_of(b"9300CNa|\n9900302.00\r") == [b"9300CNa|", b"9900302.00"]
+
+
 def test_every_split_point() -> None:
     stream = b"".join(
-        f + t for f, t in zip(FRAMES, [b"\r", b"\r\n", b"\r\n\n", b"\r"], strict=True)
+        f + t for f, t in zip(FRAMES, [b"\r", b"\r\n", b"\n", b"\r\n\n"], strict=True)
     )
     for i in range(len(stream) + 1):
         assert frames_of([stream[:i], stream[i:]]) == FRAMES, i
 
 
-@given(st.lists(st.integers(0, 400), max_size=12), st.sampled_from([b"\r", b"\r\n"]))
+@given(st.lists(st.integers(0, 400), max_size=12), st.sampled_from([b"\r", b"\r\n", b"\n"]))
 def test_random_chunking_is_invariant(cuts: list[int], terminator: bytes) -> None:
     stream = b"".join(f + terminator for f in FRAMES)
     points = sorted({min(c, len(stream)) for c in cuts})
