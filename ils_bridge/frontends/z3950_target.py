@@ -301,9 +301,12 @@ def _df(tag: str, ind1: str, ind2: str, code: str, value: str) -> pymarc.Field:
     )
 
 
-MATERIALISE = 1000
+MATERIALISE = 100
 """Result sets up to this size keep their record ids; larger ones keep the first ids and the
-query, and fetch later pages again (ids ascending, so pages are stable)."""
+query, and fetch later pages again (ids ascending, so pages are stable: a record added later
+has a higher id and comes last). A cataloguer looks at the first page or two: turning 1,000
+ids of a broad title search into Python ints cost more than FTS5 counting the hits (backend
+search+present on 100,000 records: 263 → 205 µs per operation)."""
 
 COUNT_BY_FETCH = 20_000
 """Up to this many hits the ids are fetched (and dropped past MATERIALISE) to count them: one
@@ -567,13 +570,12 @@ class CatalogueBackend:
         plan = None if db is None else self.catalogue._fast_plan(tree)
         if db is None or plan is None:
             return self.catalogue.search_head(tree, MATERIALISE, COUNT_BY_FETCH)
-        ids = _fast_ids(db, plan, MATERIALISE + 1, 0)  # one statement: one snapshot
-        if len(ids) <= MATERIALISE:
-            return ids, len(ids)
         db.execute("BEGIN")  # ids and count from the same snapshot
         try:
-            ids = _fast_ids(db, plan, MATERIALISE, 0)
-            return ids, _fast_count(db, plan)
+            ids = _fast_ids(db, plan, MATERIALISE + 1, 0)
+            if len(ids) <= MATERIALISE:
+                return ids, len(ids)
+            return ids[:MATERIALISE], _fast_count(db, plan)  # the ids are not fetched twice
         finally:
             db.execute("ROLLBACK")
 
