@@ -535,11 +535,10 @@ class GroupCommitFailed(Exception):
 class _Group:
     """An open group commit: one SQLite transaction holding the savepoints of many."""
 
-    __slots__ = ("conn", "fut", "kept", "size", "tx")
+    __slots__ = ("fut", "kept", "size", "tx")
 
-    def __init__(self, conn: Connection, tx: Transaction, fut: asyncio.Future[None],
+    def __init__(self, tx: Transaction, fut: asyncio.Future[None],
                  kept: tuple[int, Connection, Callable[[], Any]]) -> None:
-        self.conn = conn
         self.tx = tx
         self.fut = fut
         self.kept = kept
@@ -656,6 +655,14 @@ class Circulation:
             self._local.joined = None
         return fut
 
+    @contextlib.contextmanager
+    def _store_write(self) -> Iterator[Connection]:
+        """:meth:`Store.write` for the admin services, after committing an open group of this
+        thread (its new transaction would otherwise wait for the group's lock)."""
+        self.flush_group()
+        with self.store.write() as conn:
+            yield conn
+
     def flush_group(self) -> None:
         """Commit the open group now (before a write on another connection of this thread)."""
         group = self._group
@@ -671,7 +678,7 @@ class Circulation:
             group = None
         if group is None:
             tx = conn.begin()
-            group = self._group = _Group(conn, tx, loop.create_future(), kept)
+            group = self._group = _Group(tx, loop.create_future(), kept)
             loop.call_soon(self._commit_group, group)
         dbapi = conn.connection.driver_connection
         assert isinstance(dbapi, sqlite3.Connection)
@@ -719,7 +726,7 @@ class Circulation:
             self._group = None
         with contextlib.suppress(Exception):
             group.tx.rollback()
-        conn = group.conn
+        conn = group.kept[1]
         if conn.closed or conn.invalidated or conn.in_transaction():
             self._drop_kept(group.kept)
         if not group.fut.done():
@@ -1607,8 +1614,7 @@ class Circulation:
 
     def set_patron_password(self, card: str, password: str) -> None:
         """Set (or with an empty ``password`` clear) a patron's PIN. Raises HubError."""
-        self.flush_group()
-        with self.store.write() as conn:
+        with self._store_write() as conn:
             patron = self._find_patron(conn, card, lock=True)
             if isinstance(patron, Refusal):
                 raise NotFound(f"no patron with that card ({patron.reason})")
@@ -1770,8 +1776,7 @@ class Circulation:
             raise InvalidInput("an item type is at most 32 characters")
         for _attempt in range(RETRIES):
             try:
-                self.flush_group()
-                with self.store.write() as conn:
+                with self._store_write() as conn:
                     lib = self._policy_library(conn, library)
                     row = conn.execute(
                         select(circ_policies.c.id).where(circ_policies.c.library == lib, circ_policies.c.item_type == typ)
@@ -1805,8 +1810,7 @@ class Circulation:
         """Close ``library`` (or ``"*"``: every library) on ``day``; idempotent (renames)."""
         for _attempt in range(RETRIES):
             try:
-                self.flush_group()
-                with self.store.write() as conn:
+                with self._store_write() as conn:
                     lib = self._policy_library(conn, library)
                     row = conn.execute(
                         select(holidays.c.id).where(holidays.c.library == lib, holidays.c.day == day)
@@ -1825,8 +1829,7 @@ class Circulation:
     def remove_holiday(self, library: str, day: dt.date) -> bool:
         for _attempt in range(RETRIES):
             try:
-                self.flush_group()
-                with self.store.write() as conn:
+                with self._store_write() as conn:
                     lib = self._policy_library(conn, library)
                     result = conn.execute(holidays.delete().where(holidays.c.library == lib, holidays.c.day == day))
                     if result.rowcount:

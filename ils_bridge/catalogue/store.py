@@ -1321,20 +1321,27 @@ class Catalogue:
             return self._count(conn, tree)
 
     def search_head(
-        self, query: Query | SearchQuery, head: int, count_by_fetch: int = 20_000
+        self,
+        query: Query | SearchQuery,
+        head: int,
+        count_by_fetch: int = 20_000,
+        *,
+        db: sqlite3.Connection | None = None,
     ) -> tuple[list[int], int]:
         """The first ``head`` ids of the result set (ascending) and its size, read in one
         transaction. A query FTS5 answers alone is counted by FTS5 (cheap); any other query
         fetches up to ``count_by_fetch`` ids to count them (one pass of the indexes instead
-        of a search and a count) and counts with SQL past that."""
+        of a search and a count) and counts with SQL past that. ``db``: an open SQLite
+        connection, outside any transaction, to read the FTS5-only queries on instead of a
+        pooled one (the Z39.50 target keeps its own)."""
         tree = self._tree(query, {})
         plan = self._fast_plan(tree)
         if plan is not None:
-            with sqlite_read(self.store) as db:
-                ids = _fast_ids(db, plan, head + 1, 0)
+            with sqlite_read(self.store) if db is None else read_snapshot(db) as raw:
+                ids = _fast_ids(raw, plan, head + 1, 0)
                 if len(ids) <= head:
                     return ids, len(ids)
-                return ids[:head], _fast_count(db, plan)
+                return ids[:head], _fast_count(raw, plan)  # the ids are not fetched twice
         with self.store.read() as conn:
             ids = self._search_ids(conn, tree, count_by_fetch + 1, 0)
             hits = len(ids) if len(ids) <= count_by_fetch else self._count(conn, tree)
@@ -1634,13 +1641,20 @@ def sqlite_read(store: Store) -> Iterator[sqlite3.Connection]:
     try:
         db = raw.driver_connection
         assert isinstance(db, sqlite3.Connection)
-        db.execute("BEGIN")
-        try:
+        with read_snapshot(db):
             yield db
-        finally:
-            db.execute("ROLLBACK")
     finally:
         raw.close()
+
+
+@contextlib.contextmanager
+def read_snapshot(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """``db`` (outside any transaction) inside one read transaction: one snapshot."""
+    db.execute("BEGIN")
+    try:
+        yield db
+    finally:
+        db.execute("ROLLBACK")
 
 
 def _fast_ids(db: sqlite3.Connection, plan: _FastPlan, limit: int | None, offset: int) -> list[int]:

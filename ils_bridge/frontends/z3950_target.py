@@ -83,8 +83,6 @@ from ..catalogue.store import (
     Term,
     Truncation,
     UnsupportedSearch,
-    _fast_count,
-    _fast_ids,
     sqlite_read,
 )
 from ..catalogue.writer import MarcWriteError, to_iso2709, to_marcxml
@@ -565,19 +563,8 @@ class CatalogueBackend:
 
     def _head(self, tree: Query) -> tuple[list[int], int]:
         """``Catalogue.search_head(tree, MATERIALISE, COUNT_BY_FETCH)``, on the backend's own
-        connection when the catalogue has a one-index plan for the query."""
-        db = self._db()
-        plan = None if db is None else self.catalogue._fast_plan(tree)
-        if db is None or plan is None:
-            return self.catalogue.search_head(tree, MATERIALISE, COUNT_BY_FETCH)
-        db.execute("BEGIN")  # ids and count from the same snapshot
-        try:
-            ids = _fast_ids(db, plan, MATERIALISE + 1, 0)
-            if len(ids) <= MATERIALISE:
-                return ids, len(ids)
-            return ids[:MATERIALISE], _fast_count(db, plan)  # the ids are not fetched twice
-        finally:
-            db.execute("ROLLBACK")
+        connection when there is one."""
+        return self.catalogue.search_head(tree, MATERIALISE, COUNT_BY_FETCH, db=self._db())
 
     def _search(self, tree: Query, libs: list[int] | None) -> tuple[int, array[int] | _Lazy]:
         if libs is None:
