@@ -95,6 +95,17 @@ def test_serve_and_the_sip2_client_command(served: tuple[CLI, int]) -> None:
     assert "refused the login" in refused.stderr
 
 
+def test_sip2_client_with_the_wrong_encoding_says_so(served: tuple[CLI, int]) -> None:
+    """A GB18030 terminal asked in UTF-8: a polite error naming --encoding, not a traceback."""
+    cli, port = served
+    cli("terminal", "add", "sc-gb", "--password", "secret99", "--library", "XT", "--encoding", "gb18030")
+    sc = ["--to", f"127.0.0.1:{port}", "--login", "sc-gb", "--password", "secret99"]
+    wrong = cli("sip2", "checkout", *sc, "P0000001", "C0000001", code=1)
+    assert "try --encoding" in wrong.stderr and "Traceback" not in wrong.stderr
+    right = json.loads(cli("sip2", "item", *sc, "--encoding", "gb18030", "C0000001", "--json").stdout)
+    assert right["fields"]["AJ"] == ["红楼梦"]
+
+
 def test_serve_refuses_a_busy_port(served: tuple[CLI, int]) -> None:
     cli, port = served
     proc = cli("serve", "--sip2", f"127.0.0.1:{port}", code=1)

@@ -19,12 +19,14 @@ from protocols.sip2 import (
     CheckinRequest,
     CheckoutRequest,
     CodecConfig,
+    ErrorKind,
     ItemInformationRequest,
     Message,
     PatronInformationRequest,
     ScStatusRequest,
     SessionConfig,
     Sip2Client,
+    Sip2Error,
     format_date,
 )
 
@@ -89,6 +91,16 @@ def _run(address: str, login: str | None, password: str, location: str, encoding
         response = asyncio.run(go())
     except TimeoutError:
         raise HubError(f"no answer from {host}:{listen.port} within {timeout:g} s") from None
+    except Sip2Error as exc:
+        hint = ""
+        if exc.kind is ErrorKind.MALFORMED and "not valid" in str(exc):
+            hint = f" (is the terminal configured for another encoding than {encoding}? try --encoding)"
+        raise HubError(
+            f"the answer from {host}:{listen.port} is not usable SIP2: {exc}{hint}; "
+            "the server may have carried out the request: check with `sip2 item` or `sip2 patron`"
+        ) from None
+    except OSError as exc:  # reset or closed half-way (ConnectionError)
+        raise HubError(f"the connection to {host}:{listen.port} failed: {exc.strerror or exc}") from None
     _show(response, as_json)
 
 
