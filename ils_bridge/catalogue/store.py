@@ -87,6 +87,7 @@ import logging
 import multiprocessing
 import os
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.pool import AsyncResult
@@ -1498,6 +1499,9 @@ class Catalogue:
 PARALLEL_MIN_BYTES = 4_000_000
 """ISO 2709 input at least this large is parsed by worker processes (about 10,000 records)."""
 _PARALLEL_GROUP = 500  # records per job sent to a worker
+#: the input a parallel import reads, set while its forked workers live (they inherit it)
+_FORK_INPUT: bytes | None = None
+_FORK_LOCK = threading.Lock()
 
 
 def _prepared(
@@ -1529,29 +1533,49 @@ def _prepared(
                 yield ImportFailure(name, result.position, result.reason)
         return
 
-    def jobs() -> Iterator[
-        tuple[str, list[tuple[int, int, bytes]], Charset | None, Flavour | None]
-    ]:
-        group: list[tuple[int, int, bytes]] = []
+    def jobs() -> Iterator[tuple[str, int, list[tuple[int, int]], Charset | None, Flavour | None]]:
+        group: list[tuple[int, int]] = []
+        first = 0
         for index, (offset, chunk) in enumerate(_split_iso2709(data)):
-            group.append((index, offset, chunk))
+            group.append((offset, offset + len(chunk)))
             if len(group) == _PARALLEL_GROUP:
-                yield name, group, charset, flavour
-                group = []
+                yield name, first, group, charset, flavour
+                first, group = index + 1, []
         if group:
-            yield name, group, charset, flavour
+            yield name, first, group, charset, flavour
 
-    # fork: the workers need nothing but this module; they never touch the database. At most
-    # a few jobs are in flight, so a big file is never queued (pickled) all at once.
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
-        in_flight: collections.deque[AsyncResult[list[_Prepared | ImportFailure]]]
+    def restored(
+        results: list[_Prepared | ImportFailure], bounds: list[tuple[int, int]]
+    ) -> list[_Prepared | ImportFailure]:
+        for p, (start, end) in zip(results, bounds, strict=True):
+            if isinstance(p, _Prepared) and p.row[_MARC] is None:  # stored as it came
+                p.row = (*p.row[:_MARC], data[start:end], *p.row[_MARC + 1 :])
+        return results
+
+    # fork: the workers need nothing but this module and the input, which they inherit (a job
+    # names its records by offsets, and a record stored as it came is not sent back: the parent
+    # has its bytes). They never touch the database. At most a few jobs are in flight, so a
+    # big file's results are never all queued (pickled) at once.
+    global _FORK_INPUT
+    with _FORK_LOCK:  # the workers are forked now, with this input; later ones never are
+        _FORK_INPUT = data
+        try:
+            pool = multiprocessing.get_context("fork").Pool(workers)
+        finally:
+            _FORK_INPUT = None
+    with pool:
+        in_flight: collections.deque[
+            tuple[AsyncResult[list[_Prepared | ImportFailure]], list[tuple[int, int]]]
+        ]
         in_flight = collections.deque()
         for job in jobs():
-            in_flight.append(pool.apply_async(_prepare_iso_chunk, (job,)))
+            in_flight.append((pool.apply_async(_prepare_iso_chunk, (job,)), job[2]))
             if len(in_flight) >= 3 * workers:
-                yield from in_flight.popleft().get()
+                pending, bounds = in_flight.popleft()
+                yield from restored(pending.get(), bounds)
         while in_flight:
-            yield from in_flight.popleft().get()
+            pending, bounds = in_flight.popleft()
+            yield from restored(pending.get(), bounds)
 
 
 def _pure_fts(node: Query) -> str | None:
@@ -1926,14 +1950,22 @@ def _bib_row(p: _Prepared) -> tuple[Any, ...]:
 
 
 def _prepare_iso_chunk(
-    args: tuple[str, list[tuple[int, int, bytes]], Charset | None, Flavour | None],
+    args: tuple[str, int, list[tuple[int, int]], Charset | None, Flavour | None],
 ) -> list[_Prepared | ImportFailure]:
-    """Worker: read and prepare ISO 2709 records cut by the parent (index, offset, bytes)."""
-    file, chunks, charset, flavour = args
-    return [
-        _prepare_iso(file, Position(index=index, offset=offset), chunk, charset, flavour)
-        for index, offset, chunk in chunks
-    ]
+    """Worker: read and prepare the ISO 2709 records at ``(start, end)`` offsets of the input
+    it inherited from the parent (:data:`_FORK_INPUT`), numbered from ``first``. A record whose
+    stored bytes are its input bytes comes back with ``marc`` None (see :func:`_prepared`)."""
+    file, first, bounds, charset, flavour = args
+    data = _FORK_INPUT
+    assert data is not None, "a worker forked outside _prepared"
+    out: list[_Prepared | ImportFailure] = []
+    for k, (start, end) in enumerate(bounds):
+        chunk = data[start:end]
+        p = _prepare_iso(file, Position(index=first + k, offset=start), chunk, charset, flavour)
+        if isinstance(p, _Prepared) and p.row[_MARC] is chunk:
+            p.row = (*p.row[:_MARC], None, *p.row[_MARC + 1 :])
+        out.append(p)
+    return out
 
 
 def _load_record(marc: bytes, syntax: str | None, flavour: str | None) -> pymarc.Record | None:

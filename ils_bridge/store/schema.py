@@ -158,7 +158,14 @@ bibs = Table(
     Column("search_publisher", Text, nullable=True),
     Column("search_subject", Text, nullable=True),
     Column("updated_at", DateTime(timezone=True), nullable=True),
-    Index("ix_bibs_isbn", "isbn"),
+    # brief records only (migration 0007): the import completes them by ISBN; full records are
+    # found by ISBN through bib_isbns
+    Index(
+        "ix_bibs_isbn",
+        "isbn",
+        sqlite_where=text("marc IS NULL"),
+        postgresql_where=text("marc IS NULL"),
+    ),
     Index("ix_bibs_title_key", "title_key"),
     Index("ix_bibs_local_number", "local_number"),
     Index("ix_bibs_clc", "clc"),

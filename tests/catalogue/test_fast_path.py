@@ -243,8 +243,10 @@ def test_worker_and_in_process_imports_store_the_same(
     from ils_bridge.store.engine import open_store
 
     chunks = [chunk for _, chunk in _iso_samples(samples)]
-    data = b"".join(chunks * 3)  # duplicates: merges in the batch
+    bad = b"00026nam  2200025   4500\x1e\x1d"  # a record with no fields: a failure
+    data = b"".join(chunks * 3) + bad + b"".join(chunks[:2])  # duplicates: merges in the batch
     monkeypatch.setattr(catalogue_store, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(catalogue_store, "_PARALLEL_GROUP", 3)  # many jobs, numbered right
     rows = []
     for workers in (1, 2):
         store = open_store(f"sqlite:///{tmp_path / f'w{workers}.sqlite3'}")
@@ -256,6 +258,7 @@ def test_worker_and_in_process_imports_store_the_same(
                     summary.new,
                     summary.merged,
                     summary.rejected,
+                    [(f.position, f.reason) for f in summary.failures],
                     conn.exec_driver_sql(
                         "SELECT id, title, author, isbn, marc, title_key, search_title, "
                         "search_author, search_subject FROM bibs ORDER BY id"
@@ -266,6 +269,7 @@ def test_worker_and_in_process_imports_store_the_same(
         store.dispose()
     assert rows[0] == rows[1]
     assert rows[0][0] > 0 and rows[0][1] > 0
+    assert 3 * len(chunks) in [position.index for position, _ in rows[0][3]]  # the bad one
 
 
 # ---------------------------------------------------------------------------------------
