@@ -541,6 +541,12 @@ class _RunState:
     by_code: dict[str, _Target] = field(default_factory=dict)
     by_title: dict[str, list[_Target]] = field(default_factory=dict)
     by_id: dict[int, _Target] = field(default_factory=dict)
+    # SQLite: True while every bibs row was written by this run (the catalogue was empty when
+    # it began, and no other connection has committed since: PRAGMA data_version, which only
+    # others' commits change), so the maps above know every record and the chunk's look-ups
+    # in the database could only find nothing new. None until the first chunk has looked.
+    only_ours: bool | None = None
+    data_version: int | None = None
 
 
 def _strong_values(keys: MatchKeys) -> list[tuple[str, str]]:
@@ -733,12 +739,14 @@ class Catalogue:
         # every record committed before it and no other writer can slip in between.
         if conn is None:
             with self.store.write() as own:
-                new, merged = self._plan_and_write(own, batch, state, dry_run)
+                look_up = not self._only_ours(own, state)
+                new, merged = self._plan_and_write(own, batch, state, dry_run, look_up)
                 if dry_run:
                     own.rollback()
         else:
             with conn.begin() as transaction:
-                new, merged = self._plan_and_write(conn, batch, state, dry_run)
+                look_up = not self._only_ours(conn, state)
+                new, merged = self._plan_and_write(conn, batch, state, dry_run, look_up)
                 if dry_run:
                     transaction.rollback()
         summary.new += new
@@ -746,13 +754,37 @@ class Catalogue:
         if register_items:
             self._register_items(batch, summary, dry_run, library_default)
 
+    def _only_ours(self, conn: Connection, state: _RunState) -> bool:
+        """Inside the chunk's write transaction: is every stored record one of this run's
+        (see :attr:`_RunState.only_ours`)? Always False on PostgreSQL."""
+        if not self.store.is_sqlite or state.only_ours is False:
+            return False
+        version = conn.exec_driver_sql("PRAGMA data_version").scalar()
+        if state.only_ours is None:
+            empty = conn.exec_driver_sql("SELECT NOT EXISTS (SELECT 1 FROM bibs)").scalar()
+            state.only_ours = bool(empty)
+        elif version != state.data_version:
+            state.only_ours = False  # someone else committed: maybe records, maybe not
+        state.data_version = version
+        return state.only_ours
+
     # -- planning: match every record of the chunk, then write in sets
     def _plan_and_write(
-        self, conn: Connection, batch: list[_Prepared], state: _RunState, dry_run: bool
+        self,
+        conn: Connection,
+        batch: list[_Prepared],
+        state: _RunState,
+        dry_run: bool,
+        look_up: bool = True,
     ) -> tuple[int, int]:
-        codes = sorted({v for p in batch for _, v in p.strong})
-        isbn13s = sorted({v for p in batch for v in p.isbns})
-        titles = sorted({p.title_key for p in batch if p.title_key})
+        """Match the chunk's records against this run's and (``look_up``) the stored ones,
+        then write the new records, the completed brief ones and the merges."""
+        if look_up:
+            codes = sorted({v for p in batch for _, v in p.strong})
+            isbn13s = sorted({v for p in batch for v in p.isbns})
+            titles = sorted({p.title_key for p in batch if p.title_key})
+        else:
+            codes = isbn13s = titles = []
         db_codes: dict[str, int] = {}
         for value, kind, bib_id in self._lookup(
             conn,

@@ -134,6 +134,30 @@ def test_small_chunks_match_across_transactions(catalogue: Catalogue, samples: P
     assert catalogue.count() == TOTAL_NEW
 
 
+def test_records_another_connection_commits_during_an_import_are_matched(
+    store: Store, fixtures: Path
+) -> None:
+    """An import into an empty catalogue skips the database look-ups while every stored record
+    is its own; once anyone else commits (here, an import of the twins between two chunks), it
+    looks again, and its copy of the twins merges onto theirs instead of duplicating them."""
+    ours, theirs = Catalogue(store), Catalogue(store)
+    twins = fixtures / "twins.xml"
+    calls: list[int] = []
+
+    def meanwhile(done: int) -> None:
+        calls.append(done)
+        if len(calls) == 1:
+            assert theirs.import_records([twins]).new == 1
+
+    s = ours.import_records(
+        [fixtures / "serial.xml", twins], chunk_size=1, progress=meanwhile, workers=1
+    )
+    assert (s.new, s.merged) == (1, 2)
+    assert ours.count() == 2
+    [bib] = ours.search(title="红楼梦")
+    assert bib in ours.search(isbn="7-02-000220-X")  # (serial.xml holds it as a weak code)
+
+
 def test_gb18030_and_utf8_copies_merge_onto_the_same_records(
     catalogue: Catalogue, samples: Path
 ) -> None:
