@@ -454,7 +454,6 @@ _ROW_COLUMNS = (
 _MARC = _ROW_COLUMNS.index("marc")
 _MARC_SYNTAX = _ROW_COLUMNS.index("marc_syntax")
 _FLAVOUR = _ROW_COLUMNS.index("flavour")
-_SEARCH_AT = tuple(_ROW_COLUMNS.index(c) for c in _SEARCH_COLUMNS)
 
 
 @dataclass(eq=False, slots=True)
@@ -983,15 +982,16 @@ class Catalogue:
             conn.exec_driver_sql(sql, values)
             return list(range(first, first + len(rows)))
         # The insert trigger stands aside while bib_fts_bulk holds a row (migration 0005), and
-        # the index entries go in as one executemany: the trigger would flush FTS5's pending
+        # the index entries go in as one statement: the trigger would flush FTS5's pending
         # terms once per row. The flag row lives and dies inside this write transaction.
-        a, b, c, d = _SEARCH_AT
+        columns = ", ".join(_SEARCH_COLUMNS)
         conn.exec_driver_sql("INSERT INTO bib_fts_bulk (active) VALUES (1)")
         try:
             conn.exec_driver_sql(sql, values)
             conn.exec_driver_sql(
-                f"INSERT INTO bib_fts (rowid, {', '.join(_SEARCH_COLUMNS)}) VALUES (?, ?, ?, ?, ?)",
-                [(first + n, row[a], row[b], row[c], row[d]) for n, row in enumerate(rows)],
+                f"INSERT INTO bib_fts (rowid, {columns}) SELECT id, {columns} FROM bibs "
+                "WHERE id BETWEEN ? AND ?",
+                (first, first + len(rows) - 1),
             )
         finally:
             conn.exec_driver_sql("DELETE FROM bib_fts_bulk")
