@@ -10,6 +10,8 @@ Key normalisation is an ordered stack of small steps (:data:`KEY_STEPS`), each a
 
 from __future__ import annotations
 
+import functools
+import operator
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
@@ -19,7 +21,7 @@ import pymarc
 
 from ils_bridge.catalogue.model import Flavour
 from ils_bridge.catalogue.profiles import FieldRule, HoldingRule, Profile, profile_for
-from ils_bridge.codes import MAX_RAW_LENGTH, Code, check_isbn, extract_isbn, normalise_issn
+from ils_bridge.codes import MAX_RAW_LENGTH, Code, extract_isbn, normalise_issn
 
 __all__ = [
     "KEY_STEPS",
@@ -124,8 +126,6 @@ def field_map(record: pymarc.Record) -> FieldMap:
 # ---------------------------------------------------------------------------------------
 # small text helpers
 
-_TRAILING_ISBD = re.compile(r"[\s/:;,=]+$")
-_LEADING_ISBD = re.compile(r"^[\s/:;,=]+")  # UNIMARC 700$b ", Isaac" carries its separator
 _NSB_NSE = re.compile("[\u0088\u0089\u0098\u009c]")
 _YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d)(?!\d)")
 _LANG = re.compile(r"^[a-z]{3}$")
@@ -133,19 +133,36 @@ _LANG = re.compile(r"^[a-z]{3}$")
 
 # Whatever _clean would change: a marker, blank or ISBD mark at either end, a closing full stop
 _CLEAN_WORK = re.compile(r"[\u0088\u0089\u0098\u009c]|^[\s/:;,=]|[\s/:;,=.]\Z")
+_needs_trim = _CLEAN_WORK.search
+_has_marker = _NSB_NSE.search
 
 
-def _clean(value: str, flavour: Flavour, keep_markers: bool = False) -> str:
-    """Trim ISBD punctuation at both ends; drop UNIMARC NSB/NSE markers (not their text)
-    unless ``keep_markers``."""
-    if _CLEAN_WORK.search(value) is None:
-        return value  # the common case: nothing to trim
-    if not keep_markers:
+_ISBD_MARKS = "/:;,="
+_ISBD_MARK_SET = frozenset(_ISBD_MARKS)
+
+
+def _trim(value: str, marc21: bool, keep_markers: bool) -> str:
+    """What :func:`_clean` does once its shortcut does not apply."""
+    if not keep_markers and _has_marker(value) is not None:
         value = _NSB_NSE.sub("", value)
-    value = _TRAILING_ISBD.sub("", _LEADING_ISBD.sub("", value.strip()))
+    value = value.strip()
+    # the runs of blanks (str.isspace, as re's \s) and ISBD marks at either end, one kind at
+    # a time (UNIMARC 700$b ", Isaac" carries its separator); the outer blanks are gone
+    if value[:1] in _ISBD_MARK_SET:
+        while True:
+            shorter = value.lstrip(_ISBD_MARKS).lstrip()
+            if len(shorter) == len(value):
+                break
+            value = shorter
+    if value[-1:] in _ISBD_MARK_SET:
+        while True:
+            shorter = value.rstrip(_ISBD_MARKS).rstrip()
+            if len(shorter) == len(value):
+                break
+            value = shorter
     # ISBD full stop that closes a MARC21 field; keep initials like "J." after a space
     if (
-        flavour is Flavour.MARC21
+        marc21
         and value.endswith(".")
         and not value.endswith("..")
         and (len(value) < 3 or value[-3] != " ")
@@ -154,74 +171,176 @@ def _clean(value: str, flavour: Flavour, keep_markers: bool = False) -> str:
     return value.strip()
 
 
-def _dedup(values: Iterable[str]) -> tuple[str, ...]:
-    """The non-empty values, first occurrences in order."""
-    return tuple(dict.fromkeys(v for v in values if v))
+def _clean(value: str, flavour: Flavour, keep_markers: bool = False) -> str:
+    """Trim ISBD punctuation at both ends; drop UNIMARC NSB/NSE markers (not their text)
+    unless ``keep_markers``."""
+    if _needs_trim(value) is None:
+        return value  # the common case: nothing to trim
+    return _trim(value, flavour is Flavour.MARC21, keep_markers)
 
+
+def _unique(values: list[str]) -> tuple[str, ...]:
+    """The values (none empty), first occurrences in order."""
+    return tuple(values) if len(values) < 2 else tuple(dict.fromkeys(values))
+
+
+# ---------------------------------------------------------------------------------------
+# a profile's rules, compiled
 
 _Rule = tuple[str, str, str | None, tuple[str, str] | None]  # FieldRule's fields
-_COMPILED: dict[int, tuple[Sequence[FieldRule], tuple[_Rule, ...]]] = {}
+_Rules = tuple[_Rule, ...]
+_Groups = tuple[_Rules, ...]  # one per access point, in _rule_groups order
 
 
-def _compiled(rules: Sequence[FieldRule]) -> tuple[_Rule, ...]:
-    """The rules as plain tuples, kept per rules object (profiles are constants, so this is
-    a handful of entries; the entry holds the object, so its id stays its own)."""
-    hit = _COMPILED.get(id(rules))
-    if hit is not None and hit[0] is rules:
-        return hit[1]
-    plain = tuple((r.tag, r.codes, r.ind2, r.require) for r in rules)
-    if len(_COMPILED) < 4096:
-        _COMPILED[id(rules)] = (rules, plain)
-    return plain
+def _rule_groups(profile: Profile) -> tuple[Sequence[FieldRule], ...]:
+    """The profile's rules, one group per access point, in the order :func:`access_points`
+    unpacks them."""
+    return (
+        (profile.title,),
+        profile.variant_titles,
+        profile.responsibility,
+        profile.authors,
+        profile.isbn,
+        profile.invalid_isbn,
+        profile.issn,
+        profile.invalid_issn,
+        profile.clc,
+        profile.publishers,
+        profile.dates,
+        profile.subjects,
+        profile.language,
+    )
 
 
-def _rule_values(fields: FieldMap, rules: Sequence[FieldRule]) -> list[list[tuple[str, str]]]:
-    """:func:`~ils_bridge.catalogue.profiles.rule_values` over a :class:`FieldMap`: for every
-    data field matching a rule (rule order, then record order), its selected pairs."""
-    return _select(fields, _compiled(rules))
+class _Plan:
+    """One profile's rules as plain tuples, and for each set of tags a record holds, the
+    rules that can match one of its fields (rule order kept), so a record looks up only the
+    tags it has. Profiles are constants (a plugin adds its own objects), so this is derived
+    once per profile object."""
+
+    __slots__ = ("by_tags", "groups", "profile")
+
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+        self.groups: _Groups = tuple(
+            tuple((r.tag, r.codes, r.ind2, r.require) for r in rules)
+            for rules in _rule_groups(profile)
+        )
+        self.by_tags: dict[tuple[str, ...], _Groups] = {}
+
+    def present(self, data: dict[str, list[DataField]]) -> _Groups:
+        """The rule groups, each cut to the rules whose tag is in ``data``."""
+        key = tuple(data)
+        hit = self.by_tags.get(key)
+        if hit is None:
+            hit = tuple(tuple(rule for rule in group if rule[0] in data) for group in self.groups)
+            if len(self.by_tags) >= 4096:
+                self.by_tags.clear()
+            self.by_tags[key] = hit
+        return hit
 
 
-def _select(fields: FieldMap, rules: Iterable[_Rule]) -> list[list[tuple[str, str]]]:
+_PLANS: dict[int, _Plan] = {}
+
+
+def _plan_for(profile: Profile) -> _Plan:
+    plan = _PLANS.get(id(profile))
+    if plan is None or plan.profile is not profile:
+        plan = _Plan(profile)
+        if len(_PLANS) < 64:  # the entry holds the profile, so its id stays its own
+            _PLANS[id(profile)] = plan
+    return plan
+
+
+def _required(subs: list[tuple[str, str]], require: tuple[str, str]) -> bool:
+    want_code, want = require
+    return any(code == want_code and value.strip().casefold() == want for code, value in subs)
+
+
+def _picked(data: dict[str, list[DataField]], rules: _Rules) -> list[list[tuple[str, str]]]:
+    """:func:`~ils_bridge.catalogue.profiles.rule_values` over a record's data fields, for
+    rules whose tags it has: for every field matching a rule (rule order, then record
+    order), its selected pairs."""
     out: list[list[tuple[str, str]]] = []
-    data = fields.data
     for tag, codes, ind2, require in rules:
-        found = data.get(tag)
-        if not found:
-            continue
-        for _ind1, field_ind2, subs in found:
+        for _ind1, field_ind2, subs in data[tag]:
             if ind2 is not None and field_ind2 != ind2:
                 continue
-            if require is not None:
-                want_code, want = require
-                if not any(c == want_code and v.strip().casefold() == want for c, v in subs):
-                    continue
+            if require is not None and not _required(subs, require):
+                continue
             picked = [pair for pair in subs if pair[0] in codes]
             if picked:
                 out.append(picked)
     return out
 
 
-_TITLE_RULES: dict[int, tuple[Profile, tuple[FieldRule]]] = {}
+def _first_picked(data: dict[str, list[DataField]], rules: _Rules) -> list[tuple[str, str]] | None:
+    """The first of :func:`_picked`, or None."""
+    for tag, codes, ind2, require in rules:
+        for _ind1, field_ind2, subs in data[tag]:
+            if ind2 is not None and field_ind2 != ind2:
+                continue
+            if require is not None and not _required(subs, require):
+                continue
+            picked = [pair for pair in subs if pair[0] in codes]
+            if picked:
+                return picked
+    return None
 
 
-def _title_rule(profile: Profile) -> tuple[FieldRule]:
-    """``(profile.title,)``, the same object every time (so :func:`_compiled` keeps it)."""
-    hit = _TITLE_RULES.get(id(profile))
-    if hit is not None and hit[0] is profile:
-        return hit[1]
-    rules = (profile.title,)
-    if len(_TITLE_RULES) < 64:
-        _TITLE_RULES[id(profile)] = (profile, rules)
-    return rules
+def _raw_values(data: dict[str, list[DataField]], rules: _Rules) -> list[str]:
+    """Every selected value of :func:`_picked`, as catalogued."""
+    out: list[str] = []
+    for tag, codes, ind2, require in rules:
+        for _ind1, field_ind2, subs in data[tag]:
+            if ind2 is not None and field_ind2 != ind2:
+                continue
+            if require is not None and not _required(subs, require):
+                continue
+            out += [value for code, value in subs if code in codes]
+    return out
 
 
-def _first_values(fields: FieldMap, rules: Sequence[FieldRule], flavour: Flavour) -> list[str]:
-    return [
-        cleaned
-        for picked in _rule_values(fields, rules)
-        for _, value in picked
-        if (cleaned := _clean(value, flavour))
-    ]
+def _values(data: dict[str, list[DataField]], rules: _Rules, marc21: bool) -> list[str]:
+    """Every selected value of :func:`_picked`, cleaned, but the empty ones."""
+    out: list[str] = []
+    for tag, codes, ind2, require in rules:
+        for _ind1, field_ind2, subs in data[tag]:
+            if ind2 is not None and field_ind2 != ind2:
+                continue
+            if require is not None and not _required(subs, require):
+                continue
+            for code, value in subs:
+                if code in codes:
+                    if _needs_trim(value) is not None:
+                        value = _trim(value, marc21, False)
+                    if value:
+                        out.append(value)
+    return out
+
+
+def _joined_values(
+    data: dict[str, list[DataField]], rules: _Rules, marc21: bool, sep: str
+) -> list[str]:
+    """For each field of :func:`_picked`, its cleaned values joined by ``sep`` (the empty ones
+    left out), but the empty joins: names, subject headings."""
+    out: list[str] = []
+    for tag, codes, ind2, require in rules:
+        for _ind1, field_ind2, subs in data[tag]:
+            if ind2 is not None and field_ind2 != ind2:
+                continue
+            if require is not None and not _required(subs, require):
+                continue
+            parts: list[str] = []
+            for code, value in subs:
+                if code in codes:
+                    if _needs_trim(value) is not None:
+                        value = _trim(value, marc21, False)
+                    if value:
+                        parts.append(value)
+            if parts:
+                out.append(parts[0] if len(parts) == 1 else sep.join(parts))
+    return out
 
 
 def _subfield_a(fields: FieldMap, tag: str) -> str | None:
@@ -236,37 +355,47 @@ def _subfield_a(fields: FieldMap, tag: str) -> str | None:
 # access points
 
 
-def _title(fields: FieldMap, profile: Profile, flavour: Flavour) -> tuple[str | None, str | None]:
-    """(title with other title info and part, title proper with part) of the first title field."""
-    picked_fields = _rule_values(fields, _title_rule(profile))
-    if not picked_fields:
-        return None, None
+def _title(
+    picked: list[tuple[str, str]], profile: Profile, marc21: bool
+) -> tuple[str | None, str | None]:
+    """(title with other title info and part, title proper with part) of the first title
+    field's selected pairs."""
+    if len(picked) == 1 and picked[0][0] in profile.title_main_codes:  # title proper alone
+        raw = picked[0][1]
+        if _needs_trim(raw) is None:
+            title = raw.strip(" :.;") or None
+            return title, title
+        value = _trim(raw, marc21, False)
+        if _has_marker(raw) is None:
+            title = value.strip(" :.;") or None
+            return title, title
+        return (value.strip(" :.;") or None), (
+            (_trim(raw, marc21, True).strip(" :.;") or None) if value else None
+        )
     full: list[str] = []
     proper: list[str] = []
-    for code, raw in picked_fields[0]:
-        value, marked = _clean(raw, flavour), _clean(raw, flavour, keep_markers=True)
+    main_codes = profile.title_main_codes
+    other_codes = profile.title_other_codes
+    part_codes = profile.title_part_codes
+    for code, raw in picked:
+        if _needs_trim(raw) is None:
+            value = marked = raw
+        else:
+            value = _trim(raw, marc21, False)
+            # without markers, keeping them changes nothing
+            marked = _trim(raw, marc21, True) if _has_marker(raw) is not None else value
         if not value:
             continue
-        if code in profile.title_main_codes:
+        if code in main_codes:
             sep = " ; " if full else ""
             full.append(sep + value)
             proper.append(sep + marked)
-        elif code in profile.title_other_codes:
+        elif code in other_codes:
             full.append(" : " + value)
-        elif code in profile.title_part_codes:
+        elif code in part_codes:
             full.append(". " + value)
             proper.append(". " + marked)
     return ("".join(full).strip(" :.;") or None), ("".join(proper).strip(" :.;") or None)
-
-
-def _names(fields: FieldMap, profile: Profile, flavour: Flavour) -> list[str]:
-    names: list[str] = []
-    for picked in _rule_values(fields, profile.authors):
-        parts = [_clean(v, flavour) for _, v in picked]
-        name = ", ".join(p for p in parts if p)
-        if name:
-            names.append(name)
-    return names
 
 
 _ISBN_LEAD = re.compile(r"[0-9Xx\-\s]+")
@@ -285,44 +414,79 @@ def _weak_code(raw: str) -> str | None:
 # change nothing but drop the hyphens, so check_isbn alone decides (a property test holds
 # _isbn13 to extract_isbn).
 _PLAIN_ISBN = re.compile(r"([0-9][0-9\-]{0,30}[0-9X]?)(?:[ (]|\Z)")
+_plain_isbn = _PLAIN_ISBN.match
+_ISBN10_WEIGHTS = (10, 9, 8, 7, 6, 5, 4, 3, 2)
+_DIGITS = "0123456789"
+_ZERO = ord("0")
+_X = ord("X")
+# sums run over the digits' ASCII codes: each carries ord("0") × its weights' sum
+_ISBN10_BIAS = _ZERO * sum(_ISBN10_WEIGHTS)
+_EAN13_978_BIAS = _ZERO * (3 * 5 + 4) - (9 + 7 * 3 + 8)  # 978 then weights 3, 1, …, 3
+_EAN13_BIAS = _ZERO * (6 + 3 * 6)  # weights 1, 3, …, 3
+
+
+def _check_plain_isbn(digits: str) -> str | None:
+    """:func:`~ils_bridge.codes.check_isbn` (its value, None for a refusal) of ASCII digits
+    that may end with an X — what :data:`_PLAIN_ISBN` takes, without its hyphens."""
+    n = len(digits)
+    if n == 10:
+        raw = digits.encode("ascii")
+        check = (11 - (sum(map(operator.mul, raw, _ISBN10_WEIGHTS)) - _ISBN10_BIAS) % 11) % 11
+        if raw[9] != (_X if check == 10 else _ZERO + check):
+            return None
+        # as ISBN-13: 978, the first nine, the EAN-13 check digit
+        total = 3 * sum(raw[0:9:2]) + sum(raw[1:9:2]) - _EAN13_978_BIAS
+        return f"978{digits[:9]}{_DIGITS[-total % 10]}"
+    if n not in (13, 15, 18) or digits[-1] == "X" or digits[:3] not in ("978", "979"):
+        return None
+    raw = digits.encode("ascii")
+    if raw[12] != _ZERO + -(sum(raw[0:12:2]) + 3 * sum(raw[1:12:2]) - _EAN13_BIAS) % 10:
+        return None
+    return digits[:13]
 
 
 def _isbn13(raw: str) -> str | None:
     """The canonical ISBN-13 that :func:`~ils_bridge.codes.extract_isbn` finds in ``raw``,
     or None when it finds none."""
-    m = _PLAIN_ISBN.match(raw) if len(raw) <= MAX_RAW_LENGTH else None
+    digits = raw.replace("-", "")
+    if digits.isdigit() and raw.isascii() and raw[0] != "-" and len(raw) <= 32:
+        return _check_plain_isbn(digits)  # what _PLAIN_ISBN takes: all of raw
+    m = _plain_isbn(raw) if len(raw) <= MAX_RAW_LENGTH else None
     if m is not None:
-        checked = check_isbn(m.group(1).replace("-", ""))
-        return checked if isinstance(checked, str) else None
+        return _check_plain_isbn(m.group(1).replace("-", ""))
     result = extract_isbn(raw)
     return result.value if isinstance(result, Code) else None
 
 
-def _isbns(fields: FieldMap, profile: Profile) -> tuple[frozenset[str], frozenset[str]]:
-    valid: set[str] = set()
-    weak: set[str] = set()
-    for picked in _rule_values(fields, profile.isbn):
-        for _, raw in picked:
-            value = _isbn13(raw)
-            if value is not None:
-                valid.add(value)
-            elif (w := _weak_code(raw)) is not None:
-                weak.add(w)
-    for picked in _rule_values(fields, profile.invalid_isbn):
-        for _, raw in picked:
-            value = _isbn13(raw)
-            if value is not None:
-                weak.add(value)
-            elif (w := _weak_code(raw)) is not None:
-                weak.add(w)
-    return frozenset(valid), frozenset(weak - valid)
+_NONE: frozenset[str] = frozenset()
 
 
-def _issns(fields: FieldMap, profile: Profile) -> tuple[frozenset[str], frozenset[str]]:
+def _isbns(
+    data: dict[str, list[DataField]], strong_rules: _Rules, weak_rules: _Rules
+) -> tuple[frozenset[str], frozenset[str]]:
+    valid: list[str] = []
+    weak: list[str] = []
+    for raw in _raw_values(data, strong_rules) if strong_rules else ():
+        if (value := _isbn13(raw)) is not None:
+            valid.append(value)
+        elif (w := _weak_code(raw)) is not None:
+            weak.append(w)
+    for raw in _raw_values(data, weak_rules) if weak_rules else ():
+        if (value := _isbn13(raw)) is not None or (value := _weak_code(raw)) is not None:
+            weak.append(value)
+    strong = frozenset(valid) if valid else _NONE
+    return strong, frozenset(weak).difference(strong) if weak else _NONE
+
+
+def _issns(
+    data: dict[str, list[DataField]], strong_rules: _Rules, weak_rules: _Rules
+) -> tuple[frozenset[str], frozenset[str]]:
+    if not strong_rules and not weak_rules:
+        return _NONE, _NONE
     valid: set[str] = set()
     weak: set[str] = set()
-    for rules, strong in ((profile.issn, True), (profile.invalid_issn, False)):
-        for picked in _rule_values(fields, rules):
+    for rules, strong in ((strong_rules, True), (weak_rules, False)):
+        for picked in _picked(data, rules):
             for _, raw in picked:
                 token = raw.strip().split(" ")[0] if raw.strip() else ""
                 result = normalise_issn(token)
@@ -333,12 +497,17 @@ def _issns(fields: FieldMap, profile: Profile) -> tuple[frozenset[str], frozense
     return frozenset(valid), frozenset(weak - valid)
 
 
-def _year(fields: FieldMap, profile: Profile, flavour: Flavour) -> int | None:
-    for value in _first_values(fields, profile.dates, flavour):
+def _year(fields: FieldMap, rules: _Rules, marc21: bool) -> int | None:
+    # The first year in the rules' cleaned values. Cleaning drops markers, and blanks, ISBD
+    # marks or a full stop at the ends: never a digit, and an end it cuts back to looks to a
+    # year like the non-digit cut. So a value without markers has its cleaned form's years.
+    for value in _raw_values(fields.data, rules) if rules else ():
+        if _has_marker(value) is not None:
+            value = _trim(value, marc21, False)
         m = _YEAR.search(value)
         if m:
             return int(m.group(1))
-    if flavour is Flavour.MARC21:
+    if marc21:
         f008 = fields.control.get("008") or ""
         candidate = f008[7:11]
     else:
@@ -346,28 +515,22 @@ def _year(fields: FieldMap, profile: Profile, flavour: Flavour) -> int | None:
     return int(candidate) if _YEAR.fullmatch(candidate) else None
 
 
-def _language(fields: FieldMap, profile: Profile, flavour: Flavour) -> str | None:
-    if flavour is Flavour.MARC21:
-        candidates = [(fields.control.get("008") or "")[35:38]]
-        candidates += _first_values(fields, profile.language, flavour)
-    else:
-        candidates = _first_values(fields, profile.language, flavour)
-        candidates.append((_subfield_a(fields, "100") or "")[22:25])
-    for c in candidates:
-        c = c.strip().lower()[:3]
-        if _LANG.match(c):
-            return c
-    return None
+def _language_code(candidate: str) -> str | None:
+    code = candidate.strip().lower()[:3]
+    return code if _LANG.match(code) else None
 
 
-def _subjects(fields: FieldMap, profile: Profile, flavour: Flavour) -> list[str]:
-    out = []
-    for picked in _rule_values(fields, profile.subjects):
-        parts = [_clean(v, flavour) for _, v in picked]
-        heading = "--".join(p for p in parts if p)
-        if heading:
-            out.append(heading)
-    return out
+def _language(fields: FieldMap, rules: _Rules, marc21: bool) -> str | None:
+    # the first candidate that is a code: MARC21 008/35-37 then the rules' values; UNIMARC
+    # the rules' values then 100$a/22-24
+    if marc21 and (code := _language_code((fields.control.get("008") or "")[35:38])):
+        return code
+    for value in _values(fields.data, rules, marc21) if rules else ():
+        if code := _language_code(value):
+            return code
+    if marc21:
+        return None
+    return _language_code((_subfield_a(fields, "100") or "")[22:25])
 
 
 def extract_access_points(record: pymarc.Record, flavour: Flavour) -> AccessPoints:
@@ -377,33 +540,101 @@ def extract_access_points(record: pymarc.Record, flavour: Flavour) -> AccessPoin
 
 def access_points(fields: FieldMap, flavour: Flavour) -> AccessPoints:
     """:func:`extract_access_points` of a record given as a :class:`FieldMap`."""
+    return AccessPoints(*_point_values(fields, flavour, True))
+
+
+_PointValues = tuple[
+    Flavour,
+    tuple[str, ...],  # titles
+    str | None,  # title_proper
+    str | None,  # responsibility
+    tuple[str, ...],  # authors
+    frozenset[str],  # isbns
+    frozenset[str],  # invalid_isbns
+    frozenset[str],  # issns
+    frozenset[str],  # invalid_issns
+    tuple[str, ...],  # clc
+    tuple[str, ...],  # publishers
+    int | None,  # year
+    tuple[str, ...],  # subjects
+    str | None,  # local_number
+    str | None,  # language
+]
+"""The fields of :class:`AccessPoints`, in its order."""
+
+
+def _point_values(fields: FieldMap, flavour: Flavour, language: bool) -> _PointValues:
+    """The values of :func:`access_points` (its language None unless ``language``)."""
     profile = profile_for(flavour)
-    title, title_proper = _title(fields, profile, flavour)
-    variants = _first_values(fields, profile.variant_titles, flavour)
-    responsibility = [
-        " ; ".join(_clean(v, flavour) for _, v in picked)
-        for picked in _rule_values(fields, profile.responsibility)
-    ]
-    isbns, invalid_isbns = _isbns(fields, profile)
-    issns, invalid_issns = _issns(fields, profile)
-    local = fields.control.get("001")
-    return AccessPoints(
-        flavour=flavour,
-        titles=_dedup([title or "", *variants]),
-        title_proper=title_proper,
-        responsibility=responsibility[0] if responsibility and responsibility[0] else None,
-        authors=_dedup(_names(fields, profile, flavour)),
-        isbns=isbns,
-        invalid_isbns=invalid_isbns,
-        issns=issns,
-        invalid_issns=invalid_issns,
-        clc=_dedup(v.replace(" ", "") for v in _first_values(fields, profile.clc, flavour)),
-        publishers=_dedup(_first_values(fields, profile.publishers, flavour)),
-        year=_year(fields, profile, flavour),
-        subjects=_dedup(_subjects(fields, profile, flavour)),
-        local_number=local.strip() if local else None,
-        language=_language(fields, profile, flavour),
+    data = fields.data
+    (
+        title_rules,
+        variant_rules,
+        responsibility_rules,
+        author_rules,
+        isbn_rules,
+        invalid_isbn_rules,
+        issn_rules,
+        invalid_issn_rules,
+        clc_rules,
+        publisher_rules,
+        date_rules,
+        subject_rules,
+        language_rules,
+    ) = _plan_for(profile).present(data)
+    marc21 = flavour is Flavour.MARC21
+    title = title_proper = None
+    if title_rules and (picked := _first_picked(data, title_rules)):
+        title, title_proper = _title(picked, profile, marc21)
+    titles = [title] if title else []
+    if variant_rules:
+        titles += _values(data, variant_rules, marc21)
+    responsibility = None
+    if responsibility_rules and (picked := _first_picked(data, responsibility_rules)):
+        if len(picked) == 1:
+            responsibility = _clean(picked[0][1], flavour) or None
+        else:
+            responsibility = " ; ".join([_clean(v, flavour) for _, v in picked]) or None
+    authors = _joined_values(data, author_rules, marc21, ", ") if author_rules else []
+    isbns, invalid_isbns = _isbns(data, isbn_rules, invalid_isbn_rules)
+    issns, invalid_issns = _issns(data, issn_rules, invalid_issn_rules)
+    clc = (
+        [code for v in _values(data, clc_rules, marc21) if (code := v.replace(" ", ""))]
+        if clc_rules
+        else []
     )
+    subjects = _joined_values(data, subject_rules, marc21, "--") if subject_rules else []
+    local = fields.control.get("001")
+    return (
+        flavour,
+        _unique(titles),
+        title_proper,
+        responsibility,
+        _unique(authors),
+        isbns,
+        invalid_isbns,
+        issns,
+        invalid_issns,
+        _unique(clc),
+        _unique(_values(data, publisher_rules, marc21)) if publisher_rules else (),
+        _year(fields, date_rules, marc21),
+        _unique(subjects),
+        local.strip() if local else None,
+        _language(fields, language_rules, marc21) if language else None,
+    )
+
+
+def _import_points(fields: FieldMap, flavour: Flavour) -> tuple[_PointValues, MatchKeys]:
+    """What the catalogue import stores of a record: the values of :func:`access_points`
+    but the language (None), and :func:`match_keys` with the built-in steps — without
+    building the :class:`AccessPoints`."""
+    values = _point_values(fields, flavour, False)
+    _, _, title_proper, _, authors, isbns, invalid_isbns, issns, invalid_issns = values[:9]
+    year = values[11]
+    keys = _match_keys(
+        title_proper, authors, year, isbns, issns, invalid_isbns, invalid_issns, _default_key_text
+    )
+    return values, keys
 
 
 # ---------------------------------------------------------------------------------------
@@ -505,12 +736,47 @@ KEY_STEPS: tuple[Callable[[str], str], ...] = (
     strip_punctuation_and_spaces,
 )
 """Match-key normalisation, in order. Traditional/simplified characters are left as is."""
+_BUILT_IN_STEPS = KEY_STEPS  # what _default_key_text does (KEY_STEPS may be rebound)
 
 
 def normalise_key_text(text: str, steps: Iterable[Callable[[str], str]] = KEY_STEPS) -> str:
+    if steps is _BUILT_IN_STEPS:
+        return _default_key_text(text)
     for step in steps:
         text = step(text)
     return text
+
+
+_HAN_TEXT = re.compile("[\u4e00-\u9fff]+")
+
+
+class _KeyCharacters(dict[int, int | None]):
+    """The :meth:`str.translate` table of :func:`strip_punctuation_and_spaces` (None drops
+    the character), filled in as characters are met."""
+
+    def __missing__(self, code: int) -> int | None:
+        kept = None if unicodedata.category(chr(code))[0] in "PSZC" else code
+        if len(self) < 1 << 16:
+            self[code] = kept
+        return kept
+
+
+_KEY_CHARACTERS = _KeyCharacters()
+
+
+def _default_key_text(text: str) -> str:
+    """``normalise_key_text(text, _BUILT_IN_STEPS)``, the steps' work skipped where it would
+    change nothing: no marker, no non-sorting text; letters and digits (never P*, S*, Z*
+    or C*: a test checks every code point) are all kept, and CJK Unified Ideographs are
+    letters that NFKC and casefold leave alone (a test checks each)."""
+    if _HAN_TEXT.fullmatch(text) is not None:  # a Chinese name or title without digits
+        return text
+    if _has_marker(text) is not None:
+        text = strip_non_sorting(text)
+    text = unicodedata.normalize("NFKC", text).casefold()
+    if text.isalnum():
+        return text
+    return text.translate(_KEY_CHARACTERS)
 
 
 @dataclass(frozen=True)
@@ -541,12 +807,37 @@ def match_keys(
     access: AccessPoints, steps: Iterable[Callable[[str], str]] = KEY_STEPS
 ) -> MatchKeys:
     steps = tuple(steps)
-    title = normalise_key_text(access.title_proper or "", steps)
-    author = normalise_key_text(access.authors[0], steps) if access.authors else ""
-    year = str(access.year) if access.year is not None else ""
+    if steps == _BUILT_IN_STEPS:
+        normalise: Callable[[str], str] = _default_key_text
+    else:
+        normalise = functools.partial(normalise_key_text, steps=steps)
+    return _match_keys(
+        access.title_proper,
+        access.authors,
+        access.year,
+        access.isbns,
+        access.issns,
+        access.invalid_isbns,
+        access.invalid_issns,
+        normalise,
+    )
+
+
+def _match_keys(
+    title_proper: str | None,
+    authors: tuple[str, ...],
+    year: int | None,
+    isbns: frozenset[str],
+    issns: frozenset[str],
+    invalid_isbns: frozenset[str],
+    invalid_issns: frozenset[str],
+    normalise: Callable[[str], str],
+) -> MatchKeys:
+    title = normalise(title_proper or "")
+    author = normalise(authors[0]) if authors else ""
     return MatchKeys(
-        isbns=access.isbns,
-        issns=access.issns,
-        weak=access.invalid_isbns | access.invalid_issns,
-        title_key=f"{title}|{author}|{year}" if title else None,
+        isbns=isbns,
+        issns=issns,
+        weak=invalid_isbns | invalid_issns if invalid_issns else invalid_isbns,
+        title_key=f"{title}|{author}|{year if year is not None else ''}" if title else None,
     )

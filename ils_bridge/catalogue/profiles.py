@@ -243,8 +243,8 @@ def flavour_signals(leader: str, fields: Sequence[FieldView]) -> tuple[int, int,
     )
 
 
-_UNIMARC_TAGS = ("101", "210", "215", "606", "690", "701", "702", "711", "801")
-_MARC21_TAGS = ("040", "260", "264", "300", "650", "852", "952")
+_UNIMARC_TAGS = frozenset({"101", "210", "215", "606", "690", "701", "702", "711", "801"})
+_MARC21_TAGS = frozenset({"040", "260", "264", "300", "650", "852", "952"})
 
 
 def _signals(
@@ -253,16 +253,16 @@ def _signals(
     """:func:`flavour_signals` from what it reads: the tags present and the first $a of the
     first 100, 101 and 801 fields ("" when absent)."""
     uni = marc = 0
-    if _UNIMARC_100A.match(f100a) and len(f100a) >= 22:
+    if len(f100a) >= 22 and _UNIMARC_100A.match(f100a):
         uni += 3
     if "200" in tags:
         uni += 3
-    uni += sum(1 for t in _UNIMARC_TAGS if t in tags)
+    uni += len(_UNIMARC_TAGS.intersection(tags))  # a point per tag present
     if "245" in tags:
         marc += 3
     if "008" in tags:
         marc += 2
-    marc += sum(1 for t in _MARC21_TAGS if t in tags)
+    marc += len(_MARC21_TAGS.intersection(tags))
     if leader[9:10] == "a":
         marc += 1
     chinese = (

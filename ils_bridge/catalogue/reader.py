@@ -18,13 +18,18 @@ import logging
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from itertools import accumulate
 from pathlib import Path
 
 import pymarc
 from lxml import etree
 
-from ils_bridge.catalogue.access import DataField, FieldMap
+from ils_bridge.catalogue.access import (
+    DataField,
+    FieldMap,
+    MatchKeys,
+    _import_points,
+    _PointValues,
+)
 from ils_bridge.catalogue.encodings import decision_for, declared_charset, decode_bytes
 from ils_bridge.catalogue.model import (
     Charset,
@@ -350,9 +355,20 @@ class FastRecord:
     charset: CharsetDecision
     warnings: tuple[str, ...]
     fields: FieldMap
-    #: every field in record order: (tag, decoded text without its terminator — the control
-    #: data, or the indicators followed by "\x1f" + code + value per subfield)
-    texts: list[tuple[str, str]]
+    tags: list[str]  # every field's tag, in record order
+    #: every field's decoded text without its terminator, in record order — the control data,
+    #: or the indicators followed by "\x1f" + code + value per subfield (and an empty last)
+    field_texts: list[str]
+
+    @property
+    def texts(self) -> list[tuple[str, str]]:
+        """Every field in record order: (tag, decoded text without its terminator)."""
+        return list(zip(self.tags, self.field_texts, strict=False))
+
+    def import_points(self) -> tuple[_PointValues, MatchKeys]:
+        """What the catalogue import keeps of the record's access points, and its match keys
+        (:func:`~ils_bridge.catalogue.access._import_points`)."""
+        return _import_points(self.fields, self.flavour)
 
 
 # printable ASCII but the blank stand-ins '#', '-', '^' that the full reader rewrites
@@ -360,12 +376,15 @@ _LEADER_CHAR = r"[\x20-\x22\x24-\x2c\x2e-\x5d\x5f-\x7e]"
 _CLEAN_LEADER = re.compile(
     f"([0-9]{{5}}){_LEADER_CHAR}{{7}}([0-9]{{5}}){_LEADER_CHAR}{{7}}".encode()
 )
-_DIRECTORY = re.compile(rb"(?:[\x20-\x7e]{3}[0-9]{9})+")
-_DIRECTORY_ENTRY = re.compile(r"(...)([0-9]{4})([0-9]{5})")
+#: the tag of each directory entry (a form the full reader accepts)
+_DIRECTORY_TAG = re.compile(r"([\x20-\x7e]{3})[0-9]{9}")
+#: the tags :func:`_is_control` says
+_CONTROL_TAGS = frozenset(f"00{d}" for d in range(10))
 # a subfield delimiter not followed by a printable ASCII code (an empty or non-ASCII code)
 _ODD_SUBFIELD = re.compile(rb"\x1f[^\x20-\x7e]")
 _GOOD_INDICATOR_TEXT = frozenset(_GOOD_INDICATORS.values())
-_AFTER_INDICATORS = frozenset({"", "\x1f"})
+#: good indicators followed by a subfield delimiter
+_GOOD_HEADS = frozenset(inds + "\x1f" for inds in _GOOD_INDICATOR_TEXT)
 #: (code, value) of each subfield of a data field's text (codes are checked beforehand)
 _SUBFIELD = re.compile("\x1f(.)([^\x1f]*)", re.DOTALL)
 #: charset decisions for valid UTF-8 field bytes without ESC, by what they depend on
@@ -398,35 +417,28 @@ def read_iso2709_fast(
     base = int(m[2])
     if base <= LEADER_LEN or base >= n or chunk[base - 1] != FIELD_TERMINATOR:
         return None
-    directory = chunk[LEADER_LEN : base - 1]
-    if not directory or len(directory) % 12 or _DIRECTORY.fullmatch(directory) is None:
-        return None
+    directory = chunk[LEADER_LEN : base - 1].decode("latin-1")
     area = chunk[base:-1]
     pieces = area.split(b"\x1e")
-    entries = _DIRECTORY_ENTRY.findall(directory.decode("ascii"))
+    tags: list[str] = _DIRECTORY_TAG.findall(directory)
     if (
-        len(pieces) != len(entries) + 1
+        not directory
+        or len(pieces) != len(tags) + 1
         or pieces[-1]
         or b"\x1d" in area
         or b"\x1b" in area
         or _ODD_SUBFIELD.search(area) is not None
     ):
         return None
-    tags, lengths, starts = zip(*entries, strict=True)
-    sizes = [len(piece) + 1 for piece in pieces]
-    sizes.pop()
-    if list(map(int, lengths)) != sizes or list(map(int, starts)) != list(
-        accumulate(sizes[:-1], initial=0)
-    ):
-        return None  # the directory is not the fields in order without gaps
     leader = chunk[:LEADER_LEN].decode("ascii")
-    firsts: dict[str, str | None] = {}
-    for wanted in ("100", "101", "801"):
-        if wanted in tags:
-            firsts[wanted] = _first_a_latin1(pieces[tags.index(wanted)])
-    f100a = firsts.get("100")
+    tag_set = set(tags)
+    f100a = _first_a_latin1(pieces[tags.index("100")]) if "100" in tag_set else None
     flav = flavour or detect_flavour_of(
-        leader, set(tags), f100a or "", firsts.get("101") or "", firsts.get("801") or ""
+        leader,
+        tag_set,
+        f100a or "",
+        (_first_a_latin1(pieces[tags.index("101")]) if "101" in tag_set else None) or "",
+        (_first_a_latin1(pieces[tags.index("801")]) if "801" in tag_set else None) or "",
     )
     try:
         text: str | None = area.decode("utf-8")
@@ -464,27 +476,39 @@ def read_iso2709_fast(
     # the pieces' decodings
     data: dict[str, list[DataField]] = {}
     control: dict[str, str] = {}
-    texts = list(zip(tags, text.split("\x1e"), strict=False))
-    for tag, ftext in texts:
-        if tag < "010" and tag.isdigit():
+    field_texts = text.split("\x1e")
+    subfields = _SUBFIELD.findall
+    # and the directory the fields in order without gaps would have, to check against the
+    # record's below (pieces and field_texts have an empty last one more)
+    start = 0
+    entries: list[str | int] = []
+    for tag, piece, ftext in zip(tags, pieces, field_texts, strict=False):
+        size = len(piece) + 1
+        entries += (tag, size * 100000 + start)
+        start += size
+        if tag in _CONTROL_TAGS:
             if "\x1f" in ftext:
                 return None
             if ftext and tag not in control:
                 control[tag] = ftext
             continue
-        inds = ftext[:2]
-        if inds not in _GOOD_INDICATOR_TEXT or ftext[2:3] not in _AFTER_INDICATORS:
+        # two good indicators, then a subfield or nothing
+        if ftext[:3] not in _GOOD_HEADS and ftext not in _GOOD_INDICATOR_TEXT:
             return None
-        subs: list[tuple[str, str]] = _SUBFIELD.findall(ftext, 2)
-        found = data.get(tag)
-        if found is None:
-            data[tag] = [(inds[0], inds[1], subs)]
+        if tag in data:
+            data[tag].append((ftext[0], ftext[1], subfields(ftext, 2)))
         else:
-            found.append((inds[0], inds[1], subs))
+            data[tag] = [(ftext[0], ftext[1], subfields(ftext, 2))]
+    # The record's directory, or it needs the full reader (this checks the directory's form
+    # too; until here the fields were read as if it held). A field's length and start,
+    # "%04d%05d", are "%09d" of length × 100000 + start: the start is below 100000, as the
+    # whole record is; a length over 9999 makes ten digits, which no directory matches.
+    if ("%s%09d" * len(tags)) % tuple(entries) != directory:
+        return None
     warnings: tuple[str, ...] = ()
     if decision.declaration_lied:
         warnings = (_lie_warning(decision),)
-    return FastRecord(leader, flav, decision, warnings, FieldMap(data, control), texts)
+    return FastRecord(leader, flav, decision, warnings, FieldMap(data, control), tags, field_texts)
 
 
 def _value_bytes(tags: Sequence[str], pieces: list[bytes]) -> bytes:

@@ -44,7 +44,6 @@ An empty token list (query of punctuation only) means "no search": return no row
 
 from __future__ import annotations
 
-import functools
 import re
 import unicodedata
 
@@ -91,14 +90,16 @@ def is_cjk(char: str) -> bool:
 
 
 def _prepare(text: str) -> str:
-    return unicodedata.normalize("NFKC", _NSB_NSE.sub("", text)).casefold()
+    if _NSB_NSE.search(text) is not None:
+        text = _NSB_NSE.sub("", text)
+    return unicodedata.normalize("NFKC", text).casefold()
 
 
 # Runs by regular expression: ``[^\W_]`` is exactly ``str.isalnum`` (re's Unicode \w is
 # isalnum or "_"), so group 1 is a maximal run of is_cjk characters and group 2 one of other
 # letters/digits — the same runs as the loop in _runs_slow, in C.
 _CJK_SET = _CJK_CLASS.pattern[1:-1]
-_RUN = re.compile(f"((?:(?=[^\\W_])[{_CJK_SET}])+)|((?:(?![{_CJK_SET}])[^\\W_])+)")
+_RUN = re.compile(f"((?:(?=[^\\W_])[{_CJK_SET}])+)|([^\\W_{_CJK_SET}]+)")
 
 
 def _runs(text: str) -> list[tuple[bool, str]]:
@@ -146,19 +147,105 @@ def index_tokens(text: str) -> list[str]:
     return _main_stream(runs) + tail
 
 
-@functools.lru_cache(maxsize=1 << 16)
+class _Doubled(dict[int, str]):
+    """:meth:`str.translate` table: each character to itself, a blank and itself again, so a
+    run of two or more characters becomes its bigrams joined by blanks once its first two
+    and last two characters are cut (红楼梦 → "红 红楼 楼梦 梦")."""
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        doubled = f"{char} {char}"
+        if len(self) < 1 << 15:
+            self[code] = doubled
+        return doubled
+
+
+_DOUBLED = _Doubled()
+
+
+def _bigrams(run: str) -> str:
+    """The overlapping bigrams of a run of two or more characters, joined by blanks."""
+    return run if len(run) == 2 else run.translate(_DOUBLED)[2:-2]
+
+
+#: text of CJK Unified Ideographs only: letters that NFKC, casefold and the markers' removal
+#: leave alone, every one is_cjk (a test checks each code point), so one CJK run
+_HAN_TEXT = re.compile("[\u4e00-\u9fff]+")
+
+
 def _index_tokens_text(text: str) -> str:
-    """:func:`index_tokens` joined by spaces; cached, as publishers, subject headings and
-    names recur through a catalogue."""
-    return " ".join(index_tokens(text))
+    """:func:`index_tokens` joined by blanks, built a run at a time (tokens are never empty,
+    so joining the joined runs is joining the tokens)."""
+    runs: list[tuple[str, str]] = _RUN.findall(_prepare(text))
+    if len(runs) == 1:  # a word
+        cjk, other = runs[0]
+        if other or len(cjk) == 1:
+            return other or cjk
+        return f"{_bigrams(cjk)} {' '.join(cjk)}"
+    main: list[str] = []
+    tail: list[str] = []
+    for cjk, other in runs:
+        if other:
+            main.append(other)
+        elif len(cjk) == 1:
+            main.append(cjk)
+        else:
+            main.append(_bigrams(cjk))
+            tail.append(" ".join(cjk))
+    main += tail
+    return " ".join(main)
+
+
+#: text → its tokens as an index_text of that text alone (" … " or ""): publishers, subject
+#: headings and names recur through a catalogue. A plain dict, emptied when full: small
+#: enough to stay in the CPU's caches, where a big LRU's bookkeeping costs more than the
+#: unique titles it cannot help with.
+_INDEX_TEXT_CACHE: dict[str, str] = {}
+_INDEX_TEXT_CACHE_SIZE = 4096
+
+
+def _index_text_one(text: str) -> str:
+    """``index_text(text)``, computed and cached."""
+    if _HAN_TEXT.fullmatch(text) is not None:  # a Chinese name or title without digits
+        n = len(text)  # short ones (names) spelt out: quicker than translate and join
+        if n == 1:
+            padded = f" {text} "
+        elif n == 2:
+            padded = f" {text} {text[0]} {text[1]} "
+        elif n == 3:
+            padded = f" {text[:2]} {text[1:]} {text[0]} {text[1]} {text[2]} "
+        elif n == 4:
+            padded = f" {text[:2]} {text[1:3]} {text[2:]} {text[0]} {text[1]} {text[2]} {text[3]} "
+        else:  # " 红楼 楼梦 …" + "红 楼 梦 …" + " "
+            padded = f"{text.translate(_DOUBLED)[1:-1]}{' '.join(text)} "
+    else:
+        joined = _index_tokens_text(text)
+        padded = f" {joined} " if joined else ""
+    if len(_INDEX_TEXT_CACHE) >= _INDEX_TEXT_CACHE_SIZE:
+        _INDEX_TEXT_CACHE.clear()
+    _INDEX_TEXT_CACHE[text] = padded
+    return padded
 
 
 def index_text(*texts: str | None) -> str:
     """The ``search_text`` column value for one or more fields (title, authors, …):
     space-separated tokens with a leading and a trailing space ("" when there are none).
     Fields are concatenated, so a phrase can occasionally span two fields' edges."""
-    parts = [joined for text in texts if text and (joined := _index_tokens_text(text))]
-    return " " + " ".join(parts) + " " if parts else ""
+    parts: list[str] = []
+    get = _INDEX_TEXT_CACHE.get
+    for text in texts:
+        if text:
+            padded = get(text)
+            if padded is None:
+                padded = _index_text_one(text)
+            if padded:
+                parts.append(padded)
+    if len(parts) == 1:
+        return parts[0]  # the cached string itself, for a text that recurs
+    if len(parts) == 2:  # a name and a statement of responsibility
+        return parts[0] + parts[1][1:]
+    # tokens hold no blanks: the only double blanks are where two parts meet
+    return "".join(parts).replace("  ", " ")
 
 
 def query_tokens(text: str) -> list[str]:

@@ -1804,13 +1804,20 @@ def _prepare(file: str, result: ReadRecord) -> _Prepared | ImportFailure:
     except Exception as exc:  # a bug in a profile must stay one record's problem
         log.exception("preparing %s in %s", result.position, file)
         return ImportFailure(file, result.position, f"internal error: {exc!r}")
+
+    def points() -> tuple[tuple[Any, ...], MatchKeys]:
+        # the public functions (the fast path takes a shortcut to the same values)
+        access = access_points(fields, result.flavour)
+        values = tuple(getattr(access, f.name) for f in dataclasses.fields(access))
+        return values, match_keys(access)
+
     return _prepare_fields(
         file,
         result.position,
         result.flavour,
         result.charset,
         bool(result.warnings),
-        fields,
+        points,
         holding_fields,
         lambda: _stored_marc(result),
     )
@@ -1822,56 +1829,78 @@ def _prepare_fields(
     flavour: Flavour,
     charset: CharsetDecision,
     warned: bool,
-    fields: FieldMap,
+    points: Callable[[], tuple[tuple[Any, ...], MatchKeys]],
     holding_fields: list[HoldingField],
     stored: Callable[[], tuple[bytes, str]],
 ) -> _Prepared | ImportFailure:
-    """:func:`_prepare` of a record given as its fields (``stored`` gives the bytes to keep)."""
+    """:func:`_prepare` of a record given as what :func:`~ils_bridge.catalogue.access.
+    _import_points` reads of it — the values of its access points but the language, and its
+    match keys — and its holdings fields (``stored`` gives the bytes to keep)."""
     try:
-        access = access_points(fields, flavour)
-        if not access.title:
+        access, keys = points()
+        (
+            _,
+            titles,
+            _,
+            responsibility,
+            authors,
+            _,
+            _,
+            _,
+            _,
+            clc,
+            publishers,
+            year,
+            subjects,
+            local_number,
+            _,
+        ) = access
+        if not titles:
             tag = "245$a" if flavour is Flavour.MARC21 else "200$a"
             return ImportFailure(file, position, f"record has no title ({tag})")
-        keys = match_keys(access)
-        if keys.title_key and len(keys.title_key) > _TITLE_KEY_MAX:
+        title_key = keys.title_key
+        if title_key and len(title_key) > _TITLE_KEY_MAX:
             # a B-tree entry must stay small (PostgreSQL refuses entries over ~2.7 kB)
-            keys = dataclasses.replace(keys, title_key=keys.title_key[:_TITLE_KEY_MAX])
+            title_key = title_key[:_TITLE_KEY_MAX]
+            keys = dataclasses.replace(keys, title_key=title_key)
         marc, syntax = stored()
     except Exception as exc:  # a bug in a profile must stay one record's problem
         log.exception("preparing %s in %s", position, file)
         return ImportFailure(file, position, f"internal error: {exc!r}")
     declared = charset.declared_raw
+    flavour_name = flavour.value
+    isbns = keys.isbns
     return _Prepared(
         file,
         position.index,
         position.offset,
         position.line,
-        flavour.value,
-        tuple(keys.isbns),
+        flavour_name,
+        tuple(isbns),
         tuple(keys.issns),
         tuple(keys.weak),
-        keys.title_key,
+        title_key,
         _strong_values(keys),
         holding_fields,
         (  # _ROW_COLUMNS
-            (access.title or "")[:4000],
-            access.authors[0] if access.authors else None,
-            min(access.isbns) if access.isbns else None,
-            flavour.value,
+            titles[0][:4000],
+            authors[0] if authors else None,
+            min(isbns) if isbns else None,
+            flavour_name,
             marc,
             syntax,
             charset.used.value,
             declared[:32] if declared else None,
             file,
-            access.publishers[0] if access.publishers else None,
-            access.year,
-            access.clc[0][:64].upper() if access.clc else None,
-            access.local_number[:64] if access.local_number else None,
-            keys.title_key,
-            index_text(*access.titles) or None,
-            index_text(*access.authors, access.responsibility) or None,
-            index_text(*access.publishers) or None,
-            index_text(*access.subjects) or None,
+            publishers[0] if publishers else None,
+            year,
+            clc[0][:64].upper() if clc else None,
+            local_number[:64] if local_number else None,
+            title_key,
+            index_text(*titles) or None,
+            index_text(*authors, responsibility) or None,
+            index_text(*publishers) or None,
+            index_text(*subjects) or None,
         ),
         bool(warned),
     )
@@ -1897,12 +1926,15 @@ def _prepare_iso(
             file, position, "no record"
         )  # pragma: no cover - one chunk, one result
     data = fast.fields.data
-    tags = _holdings_tags(fast.flavour)
+    present = {rule.tag for rule in profile_for(fast.flavour).holdings if rule.tag in data}
     holding_fields: list[HoldingField] = []
-    if not tags.isdisjoint(data):
+    if len(present) == 1:  # the usual case: data has that tag's fields in record order
+        (tag,) = present
+        holding_fields = [(tag, ind1, ind2, subs) for ind1, ind2, subs in data[tag]]
+    elif present:  # two holdings tags: in record order
         taken: dict[str, int] = {}
         for tag, _ in fast.texts:
-            if tag in tags:
+            if tag in present:
                 k = taken.get(tag, 0)
                 ind1, ind2, subs = data[tag][k]
                 taken[tag] = k + 1
@@ -1914,7 +1946,7 @@ def _prepare_iso(
         fast.flavour,
         fast.charset,
         bool(fast.warnings),
-        fast.fields,
+        fast.import_points,
         holding_fields,
         lambda: marc,
     )

@@ -12,30 +12,60 @@ from __future__ import annotations
 import dataclasses
 import pickle
 import re
+import sys
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
+import pymarc
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 from ils_bridge.catalogue import store as catalogue_store
 from ils_bridge.catalogue.access import (
+    KEY_STEPS,
+    _check_plain_isbn,
     _clean,
+    _import_points,
     _isbn13,
     access_points,
+    casefold,
     extract_access_points,
     extract_holdings,
     field_map,
     holdings_of,
     match_keys,
+    nfkc,
+    normalise_key_text,
+    strip_non_sorting,
+    strip_punctuation_and_spaces,
 )
 from ils_bridge.catalogue.model import Charset, Flavour, Position, ReadRecord
-from ils_bridge.catalogue.reader import _split_iso2709, read_iso2709, read_iso2709_fast
-from ils_bridge.catalogue.search import index_text, index_tokens
+from ils_bridge.catalogue.profiles import FieldRule, profile_for, rule_values
+from ils_bridge.catalogue.reader import (
+    _split_iso2709,
+    read_iso2709,
+    read_iso2709_fast,
+    read_path,
+)
+from ils_bridge.catalogue.search import (
+    _prepare,
+    _runs,
+    _runs_slow,
+    index_text,
+    index_tokens,
+    is_cjk,
+)
 from ils_bridge.catalogue.writer import iso2709_from_texts, to_iso2709
-from ils_bridge.codes import Code, extract_isbn
+from ils_bridge.codes import (
+    Code,
+    check_isbn,
+    ean13_check_digit,
+    extract_isbn,
+    isbn10_check_digit,
+    normalise_issn,
+)
 
 # ---------------------------------------------------------------------------------------
 # generated records
@@ -109,8 +139,10 @@ def _record(draw: st.DrawFn) -> bytes:
 
 
 def _full(chunk: bytes, charset: Charset | None, flavour: Flavour | None) -> ReadRecord | None:
-    (result,) = list(read_iso2709(chunk, charset=charset, flavour=flavour))
-    return result if isinstance(result, ReadRecord) else None
+    results = list(read_iso2709(chunk, charset=charset, flavour=flavour))
+    if len(results) != 1:  # damage put a record terminator inside: not one record
+        return None
+    return results[0] if isinstance(results[0], ReadRecord) else None
 
 
 def assert_reader_agrees(
@@ -165,7 +197,8 @@ def assert_prepare_agrees(
     """The import's preparation of ``chunk`` (fast path when it can) is the full path's."""
     position = Position(index=3, offset=1234)
     got = catalogue_store._prepare_iso("f.iso", position, chunk, charset, flavour)
-    (result,) = list(read_iso2709(chunk, charset=charset, flavour=flavour))
+    # the first record, as _prepare_iso takes it (damage can put a record terminator first)
+    result = next(iter(read_iso2709(chunk, charset=charset, flavour=flavour)))
     if isinstance(result, ReadRecord):
         want = catalogue_store._prepare("f.iso", dataclasses.replace(result, position=position))
     else:
@@ -336,3 +369,286 @@ def test_match_keys_from_fields_are_the_records(samples: Path) -> None:
 
 def test_nfkc_helper_is_unicodedata() -> None:  # the tests above rely on it
     assert unicodedata.normalize("NFKC", "ｆ") == "f"
+
+
+# ---------------------------------------------------------------------------------------
+# access points and match keys against a reference: the profile rules read through pymarc
+# (profiles.rule_values), the cleaning, ISBN and key steps as first written
+
+
+def _reference_points(record: pymarc.Record, flavour: Flavour) -> tuple[object, ...]:
+    """The fields of AccessPoints, in order, as the first implementation computed them."""
+    profile = profile_for(flavour)
+
+    def clean(value: str, keep_markers: bool = False) -> str:
+        return _clean_reference(value, flavour, keep_markers)
+
+    def first_values(rules: tuple[FieldRule, ...]) -> list[str]:
+        return [c for picked in rule_values(record, rules) for _, v in picked if (c := clean(v))]
+
+    def dedup(values: list[str]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(v for v in values if v))
+
+    def subfield_a(tag: str) -> str | None:
+        for f in record.get_fields(tag):
+            if not f.is_control_field():
+                for sf in f.subfields:
+                    if sf.code == "a":
+                        return str(sf.value)
+        return None
+
+    def control(tag: str) -> str:
+        for f in record.get_fields(tag):
+            if f.is_control_field() and f.data:
+                return str(f.data)
+        return ""
+
+    title = proper = None
+    picked_fields = rule_values(record, (profile.title,))
+    if picked_fields:
+        full: list[str] = []
+        marked: list[str] = []
+        for code, raw in picked_fields[0]:
+            value = clean(raw)
+            if not value:
+                continue
+            if code in profile.title_main_codes:
+                sep = " ; " if full else ""
+                full.append(sep + value)
+                marked.append(sep + clean(raw, keep_markers=True))
+            elif code in profile.title_other_codes:
+                full.append(" : " + value)
+            elif code in profile.title_part_codes:
+                full.append(". " + value)
+                marked.append(". " + clean(raw, keep_markers=True))
+        title = "".join(full).strip(" :.;") or None
+        proper = "".join(marked).strip(" :.;") or None
+    responsibility = [
+        " ; ".join(clean(v) for _, v in picked)
+        for picked in rule_values(record, profile.responsibility)
+    ]
+
+    def weak_code(raw: str) -> str | None:
+        lead = re.match(r"[0-9Xx\-\s]+", unicodedata.normalize("NFKC", raw).strip())
+        return (re.sub(r"[^0-9X]", "", lead.group().upper()) or None) if lead else None
+
+    def isbn13(raw: str) -> str | None:
+        result = extract_isbn(raw)
+        return result.value if isinstance(result, Code) else None
+
+    valid: set[str] = set()
+    weak: set[str] = set()
+    for rules, strong in ((profile.isbn, True), (profile.invalid_isbn, False)):
+        for picked in rule_values(record, rules):
+            for _, raw in picked:
+                if (isbn := isbn13(raw)) is not None:
+                    (valid if strong else weak).add(isbn)
+                elif (w := weak_code(raw)) is not None:
+                    weak.add(w)
+    issns: set[str] = set()
+    weak_issns: set[str] = set()
+    for rules, strong in ((profile.issn, True), (profile.invalid_issn, False)):
+        for picked in rule_values(record, rules):
+            for _, raw in picked:
+                result = normalise_issn(raw.strip().split(" ")[0] if raw.strip() else "")
+                if isinstance(result, Code):
+                    (issns if strong else weak_issns).add(result.value)
+                elif (w := weak_code(raw)) is not None:
+                    weak_issns.add(w)
+    year = None
+    for value in first_values(profile.dates):
+        if m := re.search(r"(?<!\d)(1[5-9]\d\d|20\d\d)(?!\d)", value):
+            year = int(m.group(1))
+            break
+    else:
+        candidate = (
+            control("008")[7:11] if flavour is Flavour.MARC21 else (subfield_a("100") or "")[9:13]
+        )
+        year = int(candidate) if re.fullmatch(r"(1[5-9]\d\d|20\d\d)", candidate) else None
+    if flavour is Flavour.MARC21:
+        candidates = [control("008")[35:38], *first_values(profile.language)]
+    else:
+        candidates = [*first_values(profile.language), (subfield_a("100") or "")[22:25]]
+    language = next(
+        (c for c in (c.strip().lower()[:3] for c in candidates) if re.match(r"^[a-z]{3}$", c)),
+        None,
+    )
+    local = control("001")
+    return (
+        flavour,
+        dedup([title or "", *first_values(profile.variant_titles)]),
+        proper,
+        responsibility[0] if responsibility and responsibility[0] else None,
+        dedup(
+            [
+                ", ".join(p for p in (clean(v) for _, v in picked) if p)
+                for picked in rule_values(record, profile.authors)
+            ]
+        ),
+        frozenset(valid),
+        frozenset(weak - valid),
+        frozenset(issns),
+        frozenset(weak_issns - issns),
+        dedup([v.replace(" ", "") for v in first_values(profile.clc)]),
+        dedup(first_values(profile.publishers)),
+        year,
+        dedup(
+            [
+                "--".join(p for p in (clean(v) for _, v in picked) if p)
+                for picked in rule_values(record, profile.subjects)
+            ]
+        ),
+        local.strip() if local else None,
+        language,
+    )
+
+
+def _reference_key_text(text: str) -> str:
+    for step in (strip_non_sorting, nfkc, casefold, strip_punctuation_and_spaces):
+        text = step(text)
+    return text
+
+
+def assert_points_agree(record: pymarc.Record, flavour: Flavour) -> None:
+    """access_points, match_keys and the import's shortcut against the reference."""
+    fields = field_map(record)
+    got = access_points(fields, flavour)
+    want = _reference_points(record, flavour)
+    assert dataclasses.astuple(got) == want
+    title_proper, authors, year = want[2], want[4], want[11]
+    assert isinstance(authors, tuple)
+    title = _reference_key_text(str(title_proper or ""))
+    author = _reference_key_text(authors[0]) if authors else ""
+    keys = match_keys(got)
+    assert keys.title_key == (
+        f"{title}|{author}|{year if year is not None else ''}" if title else None
+    )
+    assert match_keys(got, list(KEY_STEPS)) == keys  # the steps given, not the shortcut
+    values, import_keys = _import_points(fields, flavour)
+    assert values == (*want[:-1], None)
+    assert import_keys == keys
+
+
+def _pymarc_record(chunk: bytes) -> tuple[pymarc.Record, Flavour] | None:
+    full = _full(chunk, None, None)
+    return (full.record, full.flavour) if full is not None else None
+
+
+@given(_record(), st.sampled_from(list(Flavour)))
+def test_access_points_agree_with_the_reference(chunk: bytes, flavour: Flavour) -> None:
+    read = _pymarc_record(chunk)
+    if read is not None:
+        assert_points_agree(read[0], read[1])
+        assert_points_agree(read[0], flavour)
+
+
+def test_real_samples_access_points_agree_with_the_reference(samples: Path) -> None:
+    for path in sorted(samples.rglob("*")):
+        if path.suffix in (".mrc", ".dat", ".iso", ".xml"):
+            for result in read_path(path):
+                if isinstance(result, ReadRecord):
+                    assert_points_agree(result.record, result.flavour)
+
+
+@st.composite
+def _marked_record(draw: st.DrawFn) -> tuple[pymarc.Record, Flavour]:
+    """Records whose title, names and dates carry ISBD marks, markers, blanks, full stops
+    (and digits: years)."""
+    text = st.text(
+        alphabet=st.sampled_from(list("ab红 .:;/,=\u0088\u0089\u0098\u009c\u3000\xa0J\n1902")),
+        max_size=10,
+    )
+    flavour = draw(st.sampled_from(list(Flavour)))
+    record = pymarc.Record()
+    title_tag = "245" if flavour is Flavour.MARC21 else "200"
+    for tag, codes in ((title_tag, "abcdefhinp"), ("700", "ab"), ("260", "bc"), ("210", "cd")):
+        for _ in range(draw(st.integers(0, 2))):
+            subs = draw(st.lists(st.tuples(st.sampled_from(codes), text), max_size=4))
+            record.fields.append(
+                pymarc.Field(
+                    tag=tag,
+                    indicators=pymarc.Indicators(" ", draw(st.sampled_from([" ", "1"]))),
+                    subfields=[pymarc.Subfield(code=c, value=v) for c, v in subs],
+                )
+            )
+    record.fields.append(pymarc.Field(tag="001", data=draw(text)))
+    return record, flavour
+
+
+@given(_marked_record())
+def test_titles_and_names_agree_with_the_reference(drawn: tuple[pymarc.Record, Flavour]) -> None:
+    assert_points_agree(*drawn)
+
+
+# ---------------------------------------------------------------------------------------
+# the text shortcuts, against their definitions
+
+
+def test_every_letter_or_digit_is_kept_in_match_keys() -> None:
+    # _default_key_text returns text that isalnum() as is: strip_punctuation_and_spaces
+    # drops P*, S*, Z* and C*, never a letter or a digit
+    for code in range(sys.maxunicode + 1):
+        char = chr(code)
+        if char.isalnum():
+            assert unicodedata.category(char)[0] not in "PSZC", hex(code)
+
+
+def test_cjk_unified_ideographs_are_left_alone() -> None:
+    # the shortcuts for text of U+4E00..U+9FFF only (search and match keys)
+    for code in range(0x4E00, 0xA000):
+        char = chr(code)
+        assert char.isalnum() and is_cjk(char), hex(code)
+        assert unicodedata.normalize("NFKC", char) == char == char.casefold(), hex(code)
+
+
+_KEY_TEXT = st.text(
+    alphabet=st.sampled_from(
+        [
+            *"红楼梦中國発abcXYZ 0123 ß'’`＇.,:;!-—ＰＥｆ５\u3000\xa0\n\t",
+            "\u0088",
+            "\u0089",
+            "\u0098",
+            "\u009c",
+            "\u00e9",
+            "\u0301",
+            "\u0300",
+            "\U00020000",
+        ]
+    ),
+    max_size=16,
+)
+_HAN = st.text(alphabet=st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF), max_size=12)
+
+
+@given(_KEY_TEXT | _HAN)
+def test_key_text_shortcut_is_the_steps(text: str) -> None:
+    assert normalise_key_text(text) == _reference_key_text(text)
+    assert normalise_key_text(text, list(KEY_STEPS)) == _reference_key_text(text)
+
+
+@given(st.lists(_KEY_TEXT | _HAN | st.text(max_size=12) | st.none(), max_size=4))
+def test_index_text_is_the_tokens(texts: list[str | None]) -> None:
+    tokens = [t for text in texts if text for t in index_tokens(text)]
+    assert index_text(*texts) == (" " + " ".join(tokens) + " " if tokens else "")
+    for text in texts:
+        if text:
+            assert _runs(_prepare(text)) == _runs_slow(_prepare(text))
+
+
+@given(
+    st.text(alphabet=st.sampled_from(list("0123456789")), min_size=9, max_size=18),
+    st.sampled_from(["", "X", "check", "978", "979"]),
+)
+def test_plain_isbn_check_is_check_isbn(digits: str, how: str) -> None:
+    if how == "X":
+        digits = digits[:9] + "X"
+    elif how == "check":
+        digits = digits[:9] + isbn10_check_digit(digits[:9])
+    elif how:
+        body = how + digits[3:12].ljust(9, "0")
+        digits = (body + ean13_check_digit(body) + digits[13:])[: max(13, len(digits))]
+    checked = check_isbn(digits)
+    assert _check_plain_isbn(digits) == (checked if isinstance(checked, str) else None)
+    for raw in (digits, f"{digits[:1]}-{digits[1:5]}-{digits[5:]}", f"{digits} (pbk.)"):
+        result = extract_isbn(raw)
+        assert _isbn13(raw) == (result.value if isinstance(result, Code) else None)
