@@ -737,9 +737,9 @@ class Catalogue:
         # One transaction per chunk: BEGIN IMMEDIATE on SQLite, so the matching below sees
         # every record committed before it and no other writer can slip in between.
         if conn is None:
-            with self.store.write() as own:
-                look_up = not self._only_ours(own, state)
-                new, merged = self._plan_and_write(own, batch, state, dry_run, look_up)
+            with self.store.write() as own:  # maybe another connection each time, so its
+                # data_version says nothing about the last chunk's: always look up
+                new, merged = self._plan_and_write(own, batch, state, dry_run)
                 if dry_run:
                     own.rollback()
         else:
