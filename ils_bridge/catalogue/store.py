@@ -86,6 +86,7 @@ import gc
 import logging
 import multiprocessing
 import os
+import pickle
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -1605,19 +1606,17 @@ def _prepared(
         finally:
             _FORK_INPUT = None
     with pool:
-        in_flight: collections.deque[
-            tuple[AsyncResult[list[_Prepared | ImportFailure]], list[tuple[int, int]]]
-        ]
+        in_flight: collections.deque[tuple[AsyncResult[bytes], list[tuple[int, int]]]]
         in_flight = collections.deque()
         depth = -(-ahead // _PARALLEL_GROUP) + 2 * workers
         for job in jobs():
             in_flight.append((pool.apply_async(_prepare_iso_chunk, (job,)), job[2]))
             if len(in_flight) >= depth:
                 pending, bounds = in_flight.popleft()
-                yield from restored(pending.get(), bounds)
+                yield from restored(pickle.loads(pending.get()), bounds)
         while in_flight:
             pending, bounds = in_flight.popleft()
-            yield from restored(pending.get(), bounds)
+            yield from restored(pickle.loads(pending.get()), bounds)
 
 
 def _pure_fts(node: Query) -> str | None:
@@ -2025,7 +2024,7 @@ def _bib_row(p: _Prepared) -> tuple[Any, ...]:
 
 def _prepare_iso_chunk(
     args: tuple[str, int, list[tuple[int, int]], Charset | None, Flavour | None],
-) -> list[_Prepared | ImportFailure]:
+) -> bytes:
     """Worker: read and prepare the ISO 2709 records at ``(start, end)`` offsets of the input
     it inherited from the parent (:data:`_FORK_INPUT`), numbered from ``first``. A record whose
     stored bytes are its input bytes comes back with ``marc`` None (see :func:`_prepared`)."""
@@ -2039,7 +2038,9 @@ def _prepare_iso_chunk(
         if isinstance(p, _Prepared) and p.row[_MARC] is chunk:
             p.row = (*p.row[:_MARC], None, *p.row[_MARC + 1 :])
         out.append(p)
-    return out
+    # pickled here, unpickled by the parent's main thread when it takes the job: the pool's
+    # result thread then only moves bytes and does not contend for the GIL with the writes
+    return pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _load_record(marc: bytes, syntax: str | None, flavour: str | None) -> pymarc.Record | None:
