@@ -1602,7 +1602,7 @@ def _prepared(
     with _FORK_LOCK:  # the workers are forked now, with this input; later ones never are
         _FORK_INPUT = data
         try:
-            pool = multiprocessing.get_context("fork").Pool(workers)
+            pool = multiprocessing.get_context("fork").Pool(workers, initializer=_lower_priority)
         finally:
             _FORK_INPUT = None
     with pool:
@@ -2020,6 +2020,14 @@ def _bib_row(p: _Prepared) -> tuple[Any, ...]:
             values[_MARC], values[_MARC_SYNTAX] = _serialise(record, p.flavour)
             row = tuple(values)
     return row
+
+
+def _lower_priority() -> None:
+    """Worker start-up: run below this process (nice +10). The parent writes what the workers
+    prepare and is the import's critical path; with as many workers as cores it would get only
+    a share of a core, and a running ``serve`` should go before an import's workers too."""
+    with contextlib.suppress(OSError):
+        os.nice(10)
 
 
 def _prepare_iso_chunk(
