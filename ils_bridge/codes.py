@@ -48,6 +48,7 @@ import dataclasses
 import datetime
 import enum
 import logging
+import operator
 import re
 import unicodedata
 from collections.abc import Callable
@@ -288,21 +289,29 @@ def resident_id_check_char(first17: str) -> str:
     return _RIC_CHECK[total % 11]
 
 
+# The weighted sums below run over the digits' ASCII codes (one C-level pass over the bytes);
+# each code carries ord("0") times its weight, taken off again as a constant.
+_ISBN10_WEIGHTS = (10, 9, 8, 7, 6, 5, 4, 3, 2)
+_ISBN10_BIAS = ord("0") * sum(_ISBN10_WEIGHTS)
+_EAN13_BIAS = ord("0") * (6 + 3 * 6)  # weights 1, 3, 1, …, 3
+
+
 def isbn10_check_digit(first9: str) -> str:
     """ISBN-10 check: ``(11 − Σ dᵢ·(11−i)) mod 11``, 10 written ``X``; needs 9 digits."""
     if len(first9) != 9 or not _is_digits(first9):
         raise ValueError("an ISBN-10 check digit needs exactly 9 digits")
-    total = sum(int(d) * (10 - i) for i, d in enumerate(first9))
+    total = sum(map(operator.mul, first9.encode("ascii"), _ISBN10_WEIGHTS)) - _ISBN10_BIAS
     check = (11 - total % 11) % 11
-    return "X" if check == 10 else str(check)
+    return "X" if check == 10 else "0123456789"[check]
 
 
 def ean13_check_digit(first12: str) -> str:
     """EAN-13 / ISBN-13 check: weights 1,3,1,3…, ``(10 − Σ mod 10) mod 10``; needs 12 digits."""
     if len(first12) != 12 or not _is_digits(first12):
         raise ValueError("an EAN-13 check digit needs exactly 12 digits")
-    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(first12))
-    return str((10 - total % 10) % 10)
+    raw = first12.encode("ascii")
+    total = sum(raw[0::2]) + 3 * sum(raw[1::2]) - _EAN13_BIAS
+    return "0123456789"[-total % 10]
 
 
 def issn_check_digit(first7: str) -> str:

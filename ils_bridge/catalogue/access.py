@@ -11,7 +11,6 @@ Key normalisation is an ordered stack of small steps (:data:`KEY_STEPS`), each a
 from __future__ import annotations
 
 import functools
-import operator
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
@@ -21,7 +20,7 @@ import pymarc
 
 from ils_bridge.catalogue.model import Flavour
 from ils_bridge.catalogue.profiles import FieldRule, HoldingRule, Profile, profile_for
-from ils_bridge.codes import MAX_RAW_LENGTH, Code, extract_isbn, normalise_issn
+from ils_bridge.codes import MAX_RAW_LENGTH, Code, check_isbn, extract_isbn, normalise_issn
 
 __all__ = [
     "KEY_STEPS",
@@ -415,34 +414,12 @@ def _weak_code(raw: str) -> str | None:
 # _isbn13 to extract_isbn).
 _PLAIN_ISBN = re.compile(r"([0-9][0-9\-]{0,30}[0-9X]?)(?:[ (]|\Z)")
 _plain_isbn = _PLAIN_ISBN.match
-_ISBN10_WEIGHTS = (10, 9, 8, 7, 6, 5, 4, 3, 2)
-_DIGITS = "0123456789"
-_ZERO = ord("0")
-_X = ord("X")
-# sums run over the digits' ASCII codes: each carries ord("0") × its weights' sum
-_ISBN10_BIAS = _ZERO * sum(_ISBN10_WEIGHTS)
-_EAN13_978_BIAS = _ZERO * (3 * 5 + 4) - (9 + 7 * 3 + 8)  # 978 then weights 3, 1, …, 3
-_EAN13_BIAS = _ZERO * (6 + 3 * 6)  # weights 1, 3, …, 3
 
 
 def _check_plain_isbn(digits: str) -> str | None:
-    """:func:`~ils_bridge.codes.check_isbn` (its value, None for a refusal) of ASCII digits
-    that may end with an X — what :data:`_PLAIN_ISBN` takes, without its hyphens."""
-    n = len(digits)
-    if n == 10:
-        raw = digits.encode("ascii")
-        check = (11 - (sum(map(operator.mul, raw, _ISBN10_WEIGHTS)) - _ISBN10_BIAS) % 11) % 11
-        if raw[9] != (_X if check == 10 else _ZERO + check):
-            return None
-        # as ISBN-13: 978, the first nine, the EAN-13 check digit
-        total = 3 * sum(raw[0:9:2]) + sum(raw[1:9:2]) - _EAN13_978_BIAS
-        return f"978{digits[:9]}{_DIGITS[-total % 10]}"
-    if n not in (13, 15, 18) or digits[-1] == "X" or digits[:3] not in ("978", "979"):
-        return None
-    raw = digits.encode("ascii")
-    if raw[12] != _ZERO + -(sum(raw[0:12:2]) + 3 * sum(raw[1:12:2]) - _EAN13_BIAS) % 10:
-        return None
-    return digits[:13]
+    """:func:`~ils_bridge.codes.check_isbn`'s value, None for a refusal."""
+    checked = check_isbn(digits)
+    return checked if isinstance(checked, str) else None
 
 
 def _isbn13(raw: str) -> str | None:
