@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import pymarc
@@ -256,66 +256,60 @@ def _required(subs: list[tuple[str, str]], require: tuple[str, str]) -> bool:
     return any(code == want_code and value.strip().casefold() == want for code, value in subs)
 
 
-def _picked(data: dict[str, list[DataField]], rules: _Rules) -> list[list[tuple[str, str]]]:
-    """:func:`~ils_bridge.catalogue.profiles.rule_values` over a record's data fields, for
-    rules whose tags it has: for every field matching a rule (rule order, then record
-    order), its selected pairs."""
-    out: list[list[tuple[str, str]]] = []
+def _matching(
+    data: dict[str, list[DataField]], rules: _Rules
+) -> Iterator[tuple[str, list[tuple[str, str]]]]:
+    """``(codes, subfields)`` of every data field a rule matches (rule order, then record
+    order), for rules whose tags the record has: :func:`~ils_bridge.catalogue.profiles.
+    rule_values` before the subfields are picked."""
     for tag, codes, ind2, require in rules:
         for _ind1, field_ind2, subs in data[tag]:
             if ind2 is not None and field_ind2 != ind2:
                 continue
             if require is not None and not _required(subs, require):
                 continue
-            picked = [pair for pair in subs if pair[0] in codes]
-            if picked:
-                out.append(picked)
+            yield codes, subs
+
+
+def _picked(data: dict[str, list[DataField]], rules: _Rules) -> list[list[tuple[str, str]]]:
+    """For every field :func:`_matching` gives, its selected pairs (when it has any)."""
+    out: list[list[tuple[str, str]]] = []
+    for codes, subs in _matching(data, rules):
+        picked = [pair for pair in subs if pair[0] in codes]
+        if picked:
+            out.append(picked)
     return out
 
 
 def _first_picked(data: dict[str, list[DataField]], rules: _Rules) -> list[tuple[str, str]] | None:
     """The first of :func:`_picked`, or None."""
-    for tag, codes, ind2, require in rules:
-        for _ind1, field_ind2, subs in data[tag]:
-            if ind2 is not None and field_ind2 != ind2:
-                continue
-            if require is not None and not _required(subs, require):
-                continue
-            picked = [pair for pair in subs if pair[0] in codes]
-            if picked:
-                return picked
+    for codes, subs in _matching(data, rules):
+        picked = [pair for pair in subs if pair[0] in codes]
+        if picked:
+            return picked
     return None
 
 
 def _raw_values(data: dict[str, list[DataField]], rules: _Rules) -> list[str]:
     """Every selected value of :func:`_picked`, as catalogued."""
+    return [value for codes, subs in _matching(data, rules) for code, value in subs if code in codes]
+
+
+def _cleaned(subs: list[tuple[str, str]], codes: str, marc21: bool) -> list[str]:
+    """The selected values of one field, cleaned, but the empty ones."""
     out: list[str] = []
-    for tag, codes, ind2, require in rules:
-        for _ind1, field_ind2, subs in data[tag]:
-            if ind2 is not None and field_ind2 != ind2:
-                continue
-            if require is not None and not _required(subs, require):
-                continue
-            out += [value for code, value in subs if code in codes]
+    for code, value in subs:
+        if code in codes:
+            if _needs_trim(value) is not None:
+                value = _trim(value, marc21, False)
+            if value:
+                out.append(value)
     return out
 
 
 def _values(data: dict[str, list[DataField]], rules: _Rules, marc21: bool) -> list[str]:
     """Every selected value of :func:`_picked`, cleaned, but the empty ones."""
-    out: list[str] = []
-    for tag, codes, ind2, require in rules:
-        for _ind1, field_ind2, subs in data[tag]:
-            if ind2 is not None and field_ind2 != ind2:
-                continue
-            if require is not None and not _required(subs, require):
-                continue
-            for code, value in subs:
-                if code in codes:
-                    if _needs_trim(value) is not None:
-                        value = _trim(value, marc21, False)
-                    if value:
-                        out.append(value)
-    return out
+    return [v for codes, subs in _matching(data, rules) for v in _cleaned(subs, codes, marc21)]
 
 
 def _joined_values(
@@ -324,21 +318,10 @@ def _joined_values(
     """For each field of :func:`_picked`, its cleaned values joined by ``sep`` (the empty ones
     left out), but the empty joins: names, subject headings."""
     out: list[str] = []
-    for tag, codes, ind2, require in rules:
-        for _ind1, field_ind2, subs in data[tag]:
-            if ind2 is not None and field_ind2 != ind2:
-                continue
-            if require is not None and not _required(subs, require):
-                continue
-            parts: list[str] = []
-            for code, value in subs:
-                if code in codes:
-                    if _needs_trim(value) is not None:
-                        value = _trim(value, marc21, False)
-                    if value:
-                        parts.append(value)
-            if parts:
-                out.append(parts[0] if len(parts) == 1 else sep.join(parts))
+    for codes, subs in _matching(data, rules):
+        parts = _cleaned(subs, codes, marc21)
+        if parts:
+            out.append(parts[0] if len(parts) == 1 else sep.join(parts))
     return out
 
 
