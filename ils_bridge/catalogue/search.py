@@ -207,15 +207,8 @@ _INDEX_TEXT_CACHE_SIZE = 4096
 def _index_text_one(text: str) -> str:
     """``index_text(text)``, computed and cached."""
     if _HAN_TEXT.fullmatch(text) is not None:  # a Chinese name or title without digits
-        n = len(text)  # short ones (names) spelt out: quicker than translate and join
-        if n == 1:
+        if len(text) == 1:
             padded = f" {text} "
-        elif n == 2:
-            padded = f" {text} {text[0]} {text[1]} "
-        elif n == 3:
-            padded = f" {text[:2]} {text[1:]} {text[0]} {text[1]} {text[2]} "
-        elif n == 4:
-            padded = f" {text[:2]} {text[1:3]} {text[2:]} {text[0]} {text[1]} {text[2]} {text[3]} "
         else:  # " 红楼 楼梦 …" + "红 楼 梦 …" + " "
             padded = f"{text.translate(_DOUBLED)[1:-1]}{' '.join(text)} "
     else:
