@@ -23,13 +23,7 @@ from pathlib import Path
 import pymarc
 from lxml import etree
 
-from ils_bridge.catalogue.access import (
-    DataField,
-    FieldMap,
-    MatchKeys,
-    _import_points,
-    _PointValues,
-)
+from ils_bridge.catalogue.access import DataField, FieldMap
 from ils_bridge.catalogue.encodings import decision_for, declared_charset, decode_bytes
 from ils_bridge.catalogue.model import (
     Charset,
@@ -364,11 +358,6 @@ class FastRecord:
     def texts(self) -> list[tuple[str, str]]:
         """Every field in record order: (tag, decoded text without its terminator)."""
         return list(zip(self.tags, self.field_texts, strict=False))
-
-    def import_points(self) -> tuple[_PointValues, MatchKeys]:
-        """What the catalogue import keeps of the record's access points, and its match keys
-        (:func:`~ils_bridge.catalogue.access._import_points`)."""
-        return _import_points(self.fields, self.flavour)
 
 
 # printable ASCII but the blank stand-ins '#', '-', '^' that the full reader rewrites

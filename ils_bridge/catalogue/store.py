@@ -106,6 +106,7 @@ from ils_bridge.catalogue.access import (
     FieldMap,
     HoldingInfo,
     MatchKeys,
+    _import_points,
     access_points,
     extract_access_points,
     extract_holdings,
@@ -1925,14 +1926,14 @@ def _prepare_iso(
             file, position, "no record"
         )  # pragma: no cover - one chunk, one result
     data = fast.fields.data
-    present = {rule.tag for rule in profile_for(fast.flavour).holdings if rule.tag in data}
+    present = _holdings_tags(fast.flavour).intersection(data)
     holding_fields: list[HoldingField] = []
     if len(present) == 1:  # the usual case: data has that tag's fields in record order
         (tag,) = present
         holding_fields = [(tag, ind1, ind2, subs) for ind1, ind2, subs in data[tag]]
     elif present:  # two holdings tags: in record order
         taken: dict[str, int] = {}
-        for tag, _ in fast.texts:
+        for tag in fast.tags:
             if tag in present:
                 k = taken.get(tag, 0)
                 ind1, ind2, subs = data[tag][k]
@@ -1945,7 +1946,7 @@ def _prepare_iso(
         fast.flavour,
         fast.charset,
         bool(fast.warnings),
-        fast.import_points,
+        lambda: _import_points(fast.fields, fast.flavour),
         holding_fields,
         lambda: marc,
     )
